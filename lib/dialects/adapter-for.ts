@@ -1,0 +1,71 @@
+import type { Knex } from 'knex';
+import { UsageError } from '../errors';
+import { DialectAdapter } from './dialect-adapter';
+import { MysqlAdapter } from './mysql-adapter';
+import { PostgresAdapter } from './postgres-adapter';
+import { SqliteAdapter } from './sqlite-adapter';
+
+type AdapterClass = (new () => DialectAdapter) & { configFromUrl(url: string): Knex.Config };
+
+// Knex client dialect/driver names -> adapter. This is the one place that reads them.
+const BY_CLIENT: Record<string, AdapterClass> = {
+  sqlite3: SqliteAdapter,
+  sqlite: SqliteAdapter,
+  pg: PostgresAdapter,
+  postgres: PostgresAdapter,
+  postgresql: PostgresAdapter,
+  mysql2: MysqlAdapter,
+};
+
+const BY_SCHEME: Record<string, AdapterClass> = {
+  sqlite: SqliteAdapter,
+  sqlite3: SqliteAdapter,
+  postgres: PostgresAdapter,
+  postgresql: PostgresAdapter,
+  mysql: MysqlAdapter,
+  mariadb: MysqlAdapter,
+};
+
+const SUPPORTED = 'sqlite3, pg or mysql2';
+
+function lookup(name: string | undefined): AdapterClass | undefined {
+  return name === undefined ? undefined : BY_CLIENT[name];
+}
+
+/** The adapter for a Knex config's `client` (a name or a client class). */
+export function adapterForConfig(config: Knex.Config): DialectAdapter {
+  const client = config.client as unknown;
+  const name =
+    typeof client === 'string'
+      ? client
+      : typeof client === 'function'
+        ? ((client as { prototype?: { driverName?: string; dialect?: string } }).prototype?.driverName ?? undefined)
+        : undefined;
+  const Adapter = lookup(name);
+  if (!Adapter) throw new UsageError(`connect(): unsupported Knex client ${JSON.stringify(name ?? client)}; knex-concurrency supports ${SUPPORTED}`);
+  return new Adapter();
+}
+
+/** The adapter for a live Knex instance. */
+export function adapterForKnex(knex: Knex): DialectAdapter {
+  const client = knex.client as { driverName?: string; dialect?: string };
+  const Adapter = lookup(client.driverName) ?? (client.driverName === undefined ? lookup(client.dialect) : undefined);
+  if (!Adapter) throw new UsageError(`connect(): unsupported Knex client ${JSON.stringify(client.driverName ?? client.dialect)}; knex-concurrency supports ${SUPPORTED}`);
+  return new Adapter();
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+/** The Knex config for a database URL. */
+export function configForUrl(url: string): Knex.Config {
+  const scheme = /^([a-z0-9+.-]+):/i.exec(url)?.[1]?.toLowerCase();
+  const Adapter = scheme === undefined ? undefined : BY_SCHEME[scheme];
+  if (!Adapter) {
+    throw new UsageError(
+      `connect(): cannot tell the database from "${redact(url)}"; use sqlite:PATH, sqlite::memory:, postgres://user@host/db or mysql://user@host/db`,
+    );
+  }
+  return Adapter.configFromUrl(url);
+}

@@ -1,0 +1,86 @@
+import type { Knex } from 'knex';
+import { UsageError } from '../errors';
+import { DialectAdapterBase, DriverQueryObject, ExecResult } from './dialect-adapter';
+
+// mysql2's CLIENT_FOUND_ROWS capability bit.
+const FOUND_ROWS = 0x2;
+
+interface ResultHeader {
+  affectedRows?: number;
+  insertId?: number;
+}
+
+function flagList(flags: unknown): string[] {
+  if (Array.isArray(flags)) return flags.map(String);
+  return String(flags ?? '')
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
+}
+
+/**
+ * MySQL and MariaDB through `mysql2`.
+ *
+ * An UPDATE that sets a column to the value it already holds "affects" no
+ * row; only with the FOUND_ROWS client flag does the driver report matched
+ * rows, which is what compare-and-swap must count. mysql2 sets the flag by
+ * default; a config that removes it is refused.
+ */
+export class MysqlAdapter extends DialectAdapterBase {
+  readonly name = 'mysql' as const;
+  override readonly maxIdentifierLength = 64;
+  // At REPEATABLE READ a plain SELECT inside a transaction reads the
+  // transaction's snapshot, which can predate the change that made the
+  // compare-and-swap fail; a locking read sees the latest committed row.
+  override readonly latestRowReadSuffix = ' LOCK IN SHARE MODE';
+
+  static configFromUrl(url: string): Knex.Config {
+    const u = new URL(url);
+    const connection: Record<string, unknown> = {
+      host: decodeURIComponent(u.hostname || '127.0.0.1'),
+      port: u.port ? Number(u.port) : 3306,
+      user: decodeURIComponent(u.username || 'root'),
+      password: decodeURIComponent(u.password),
+      database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined,
+      charset: 'utf8mb4',
+      // Store and read DATETIME values as UTC, whatever the process time zone.
+      timezone: 'Z',
+    };
+    for (const [key, value] of u.searchParams) connection[key] = value;
+    return { client: 'mysql2', connection, pool: { min: 0, max: 10 } };
+  }
+
+  override prepareConfig(config: Knex.Config): Knex.Config {
+    const connection = config.connection;
+    if (connection && typeof connection === 'object' && !Array.isArray(connection)) {
+      const flags = flagList((connection as { flags?: unknown }).flags);
+      if (flags.includes('-FOUND_ROWS')) throw MysqlAdapter.foundRowsError();
+      if (!flags.includes('FOUND_ROWS')) flags.push('FOUND_ROWS');
+      return { ...config, connection: { ...connection, flags: flags.join(',') } as Knex.StaticConnectionConfig };
+    }
+    return config;
+  }
+
+  override checkKnex(knex: Knex): void {
+    const settings = (knex.client as { connectionSettings?: { flags?: unknown } }).connectionSettings;
+    if (settings && flagList(settings.flags).includes('-FOUND_ROWS')) throw MysqlAdapter.foundRowsError();
+  }
+
+  override checkConnection(connection: unknown): void {
+    const flags = (connection as { config?: { clientFlags?: number } }).config?.clientFlags;
+    if (flags !== undefined && (flags & FOUND_ROWS) === 0) throw MysqlAdapter.foundRowsError();
+  }
+
+  normalize(obj: DriverQueryObject): ExecResult {
+    const [rows] = obj.response as [unknown, unknown];
+    if (Array.isArray(rows)) return DialectAdapterBase.result(rows.length, rows as Record<string, unknown>[]);
+    const header = rows as ResultHeader;
+    return DialectAdapterBase.result(header.affectedRows ?? 0, undefined, header.insertId);
+  }
+
+  private static foundRowsError(): UsageError {
+    return new UsageError(
+      'knex-concurrency needs the mysql2 FOUND_ROWS client flag (it counts matched rows, so an unchanged row is not mistaken for a conflict); remove "-FOUND_ROWS" from connection.flags',
+    );
+  }
+}

@@ -1,0 +1,76 @@
+import type { Knex } from 'knex';
+import { UsageError } from '../errors';
+import { DialectAdapterBase, DriverQueryObject, ExecResult } from './dialect-adapter';
+import { sqliteClientClass } from './sqlite-client';
+
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+const DEFAULT_FILE_POOL_SIZE = 4;
+
+interface RunContext {
+  changes?: number;
+  lastID?: number;
+}
+
+function isMemory(filename: string): boolean {
+  return filename === ':memory:' || filename === '' || filename.includes('mode=memory');
+}
+
+/**
+ * SQLite through `sqlite3`, the embedded default.
+ *
+ * A `:memory:` database lives and dies with its connection, so it gets
+ * exactly one. A file database uses WAL (readers do not block the writer), a
+ * busy timeout (writers queue instead of failing) and a small pool.
+ */
+export class SqliteAdapter extends DialectAdapterBase {
+  readonly name = 'sqlite' as const;
+  // RETURNING exists since SQLite 3.35 (the sqlite3 package bundles a newer
+  // one), but it does not see changes made by AFTER triggers.
+  override readonly supportsReturning = true;
+  override readonly supportsTransactionalDdl = true;
+  override readonly maxIdentifierLength = 1024;
+
+  /** `sqlite:PATH`, `sqlite:///abs/path`, `sqlite::memory:`; `?busyTimeout=ms&pool=n` are optional. */
+  static configFromUrl(url: string): Knex.Config {
+    let rest = url.replace(/^sqlite3?:/, '');
+    if (rest.startsWith('//')) rest = rest.slice(2);
+    const q = rest.indexOf('?');
+    const params = new URLSearchParams(q >= 0 ? rest.slice(q + 1) : '');
+    const filename = decodeURIComponent(q >= 0 ? rest.slice(0, q) : rest);
+    if (filename === '') throw new UsageError(`connect(): "${url}" names no SQLite file; use sqlite:./app.db or sqlite::memory:`);
+    const config: Knex.Config = { client: 'sqlite3', connection: { filename } };
+    const busy = params.get('busyTimeout');
+    const pool = params.get('pool');
+    return {
+      ...config,
+      ...(pool ? { pool: { min: 1, max: Number(pool) } } : {}),
+      ...(busy ? { kcBusyTimeoutMs: Number(busy) } : {}),
+    } as Knex.Config;
+  }
+
+  override prepareConfig(config: Knex.Config): Knex.Config {
+    const connection = (config.connection ?? {}) as { filename?: string };
+    const filename = String(connection.filename ?? '');
+    const memory = isMemory(filename);
+    const busyTimeoutMs = Number((config as { kcBusyTimeoutMs?: number }).kcBusyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+    const { kcBusyTimeoutMs: _drop, ...rest } = config as Knex.Config & { kcBusyTimeoutMs?: number };
+    const pool = memory
+      ? { ...rest.pool, min: 1, max: 1 }
+      : { min: 1, max: DEFAULT_FILE_POOL_SIZE, ...rest.pool };
+    return {
+      ...rest,
+      client: sqliteClientClass({ busyTimeoutMs, wal: !memory }) as unknown as Knex.Config['client'],
+      useNullAsDefault: true,
+      pool,
+    };
+  }
+
+  normalize(obj: DriverQueryObject): ExecResult {
+    const ctx = (obj.context ?? {}) as RunContext;
+    if (Array.isArray(obj.response)) {
+      const rows = obj.response as Record<string, unknown>[];
+      return DialectAdapterBase.result(rows.length, rows);
+    }
+    return DialectAdapterBase.result(ctx.changes ?? 0, undefined, ctx.lastID);
+  }
+}

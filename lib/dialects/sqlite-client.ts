@@ -1,0 +1,53 @@
+import type { Knex } from 'knex';
+
+// Knex exposes its dialect clients only as CommonJS modules without types.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const KnexSqliteClient: new (config: Knex.Config) => object = require('knex/lib/dialects/sqlite3');
+const KnexSqliteTransaction: new (...args: unknown[]) => KnexTransactionInternals = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction');
+
+interface KnexTransactionInternals {
+  query(conn: unknown, sql: string): Promise<unknown>;
+}
+
+interface SqliteDatabase {
+  configure(option: 'busyTimeout', ms: number): void;
+  exec(sql: string, cb: (err: Error | null) => void): void;
+}
+
+export interface SqliteSettings {
+  /** How long a statement waits for another connection's write lock before SQLITE_BUSY. */
+  busyTimeoutMs: number;
+  /** Whether the file uses write-ahead logging (not for `:memory:`). */
+  wal: boolean;
+}
+
+/**
+ * A deferred transaction (`BEGIN`) that reads first and writes later must
+ * upgrade its lock, and SQLite then answers SQLITE_BUSY at once, ignoring the
+ * busy timeout, because waiting could deadlock. `BEGIN IMMEDIATE` takes the
+ * write lock up front, so writers queue on the busy timeout instead.
+ */
+class ImmediateTransaction extends KnexSqliteTransaction {
+  begin(conn: unknown): Promise<unknown> {
+    return this.query(conn, 'BEGIN IMMEDIATE;');
+  }
+}
+
+/** Builds Knex's sqlite3 client with immediate transactions and per-connection settings. */
+export function sqliteClientClass(settings: SqliteSettings): new (config: Knex.Config) => object {
+  const pragmas = ['PRAGMA foreign_keys = ON;', settings.wal ? 'PRAGMA journal_mode = WAL;' : ''].join(' ');
+
+  class SqliteClient extends KnexSqliteClient {
+    transaction(...args: unknown[]): unknown {
+      return new ImmediateTransaction(this, ...args);
+    }
+
+    async acquireRawConnection(): Promise<SqliteDatabase> {
+      const db = (await (KnexSqliteClient.prototype as unknown as { acquireRawConnection(): Promise<SqliteDatabase> }).acquireRawConnection.call(this));
+      db.configure('busyTimeout', settings.busyTimeoutMs);
+      await new Promise<void>((resolve, reject) => db.exec(pragmas, (err) => (err ? reject(err) : resolve())));
+      return db;
+    }
+  }
+  return SqliteClient;
+}

@@ -1,0 +1,21 @@
+import { Field, FieldProblem } from './field';
+
+/**
+ * A floating-point column. `NaN` and infinities are refused: no database
+ * stores them portably.
+ */
+export class FloatField extends Field<number> {
+  readonly typeName: string = 'number';
+
+  protected check(value: unknown): number | FieldProblem {
+    if (typeof value !== 'number') return new FieldProblem('expected a number');
+    if (!Number.isFinite(value)) return new FieldProblem('expected a finite number (NaN and Infinity cannot be stored)');
+    return value;
+  }
+
+  override fromDb(raw: unknown): number | null {
+    // `numeric`/`decimal` columns come back as strings from node-postgres and mysql2.
+    if (raw === null || raw === undefined) return null;
+    return typeof raw === 'number' ? raw : Number(raw);
+  }
+}

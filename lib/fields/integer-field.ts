@@ -1,0 +1,44 @@
+import { Field, FieldProblem } from './field';
+
+/** Converts a driver integer (node-postgres returns `bigint` columns as strings) to a safe JavaScript number. */
+export function integerFromDb(raw: unknown): number | null {
+  if (raw === null || raw === undefined) return null;
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isSafeInteger(n)) {
+    throw new RangeError(`integer ${String(raw)} read from the database is not a safe JavaScript integer`);
+  }
+  return n;
+}
+
+export function checkInteger(value: unknown): number | FieldProblem {
+  if (typeof value === 'bigint') {
+    const n = Number(value);
+    return Number.isSafeInteger(n) ? n : new FieldProblem('expected a safe integer (beyond +-2^53 precision is lost)');
+  }
+  if (typeof value !== 'number') return new FieldProblem('expected an integer');
+  if (Number.isNaN(value) || !Number.isFinite(value)) return new FieldProblem('expected a finite integer');
+  if (!Number.isInteger(value)) return new FieldProblem('expected an integer, not a fraction');
+  if (!Number.isSafeInteger(value)) return new FieldProblem('expected a safe integer (beyond +-2^53 precision is lost)');
+  return value;
+}
+
+/**
+ * An integer column. Accepts safe integers only: no fractions (MySQL would
+ * round 1.5 to 2), no `NaN`, no strings.
+ *
+ * @example
+ * ```ts
+ * static fields = { stock: new IntegerField({ default: 0 }) };
+ * ```
+ */
+export class IntegerField extends Field<number> {
+  readonly typeName: string = 'integer';
+
+  protected check(value: unknown): number | FieldProblem {
+    return checkInteger(value);
+  }
+
+  override fromDb(raw: unknown): number | null {
+    return integerFromDb(raw);
+  }
+}

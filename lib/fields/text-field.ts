@@ -1,0 +1,11 @@
+import { Field, FieldProblem } from './field';
+import { checkString } from './char-field';
+
+/** An unbounded string column (`text`). */
+export class TextField extends Field<string> {
+  readonly typeName: string = 'string';
+
+  protected check(value: unknown): string | FieldProblem {
+    return checkString(value);
+  }
+}

@@ -1,0 +1,64 @@
+import { Field, FieldOptions, FieldProblem } from './field';
+import { checkInteger, integerFromDb } from './integer-field';
+
+/**
+ * How one write changes the version column.
+ * - `set`: SQL for the right-hand side of `SET version = ...` (with `?`
+ *   placeholders, the column already quoted), or `null` when the column is
+ *   not written (the database maintains it).
+ * - `next`: the version the row holds after the write when it can be known
+ *   without reading it back, else `undefined`.
+ */
+export interface VersionWrite {
+  readonly set: string | null;
+  readonly bindings: readonly unknown[];
+  readonly next: number | undefined;
+}
+
+const CANONICAL_INTEGER = /^(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * Base of the version fields. A model has at most one. The version is
+ * stored in a `bigint` column and read back as a JavaScript safe integer.
+ */
+export abstract class VersionField extends Field<number> {
+  readonly typeName: string = 'version number';
+  readonly isVersion = true;
+
+  constructor(options: Omit<FieldOptions<number>, 'default' | 'null' | 'primaryKey'> = {}) {
+    super(options);
+  }
+
+  /** Version written by an insert. */
+  abstract initialVersion(): number;
+
+  /**
+   * The version part of an UPDATE. `held` is the version the compare-and-swap
+   * checks, or `undefined` for a write without a check (the row's current
+   * version is then unknown).
+   */
+  abstract updateVersion(quotedColumn: string, held: number | undefined): VersionWrite;
+
+  /**
+   * Accepts a safe non-negative integer, or its canonical decimal string (a
+   * version from a form or an `If-Match` header).
+   */
+  protected check(value: unknown): number | FieldProblem {
+    if (typeof value === 'string') {
+      if (!CANONICAL_INTEGER.test(value)) return new FieldProblem('expected a version number');
+      value = Number(value);
+    }
+    const n = checkInteger(value);
+    if (n instanceof FieldProblem) return new FieldProblem('expected a version number (a safe non-negative integer)');
+    if (n < 0) return new FieldProblem('expected a version number (a safe non-negative integer)');
+    return n;
+  }
+
+  override fromDb(raw: unknown): number | null {
+    return integerFromDb(raw);
+  }
+}
+
+export function isVersionField(field: Field): field is VersionField {
+  return (field as Partial<VersionField>).isVersion === true;
+}

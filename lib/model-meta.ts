@@ -1,0 +1,130 @@
+import { ModelDefinitionError } from './errors';
+import { CharField } from './fields/char-field';
+import { Field } from './fields/field';
+import { isVersionField, VersionField } from './fields/version-field';
+
+/** One field of one model: the field, its property name and its column. */
+export interface FieldBinding {
+  readonly name: string;
+  readonly column: string;
+  readonly field: Field;
+}
+
+export interface VersionBinding extends FieldBinding {
+  readonly field: VersionField;
+}
+
+type Values = Record<string, unknown>;
+
+/**
+ * Everything about a model class that does not change between instances,
+ * computed once when the class is first used: its fields, primary key,
+ * version field, and what hydration and dirty tracking need.
+ */
+export class ModelMeta {
+  readonly modelName: string;
+  readonly table: string;
+  readonly fields: readonly FieldBinding[];
+  readonly byName: ReadonlyMap<string, FieldBinding>;
+  readonly pk: FieldBinding;
+  readonly version: VersionBinding | undefined;
+  /** Fields whose values can change in place (JSON, Date): compared by snapshot on save. */
+  readonly mutable: readonly FieldBinding[];
+  /** Fields whose driver value needs converting on read. */
+  readonly converted: readonly FieldBinding[];
+  /** Fields with a default, applied to new instances. */
+  readonly defaulted: readonly FieldBinding[];
+  /** Set once the class has been checked for class fields that shadow model fields. */
+  shadowingChecked = false;
+
+  constructor(cls: Function, reserved: ReadonlySet<string>) {
+    const name = cls.name || 'Model';
+    this.modelName = name;
+    const statics = cls as unknown as { table?: unknown; fields?: unknown };
+    if (typeof statics.table !== 'string' || statics.table.trim() === '') {
+      throw new ModelDefinitionError(name, `declare the table: static table = '${name.toLowerCase()}s';`);
+    }
+    this.table = statics.table;
+    const declared = statics.fields;
+    if (declared === null || typeof declared !== 'object') {
+      throw new ModelDefinitionError(name, 'declare the fields: static fields = { id: new AutoField(), ... };');
+    }
+
+    const fields: FieldBinding[] = [];
+    const columns = new Set<string>();
+    for (const [prop, field] of Object.entries(declared as Record<string, unknown>)) {
+      if (!(field instanceof Field)) {
+        throw new ModelDefinitionError(name, `fields.${prop} is not a field; use one of AutoField, IntegerField, CharField, ... (new CharField({ maxLength: 100 }))`);
+      }
+      if (reserved.has(prop)) {
+        throw new ModelDefinitionError(name, `a field cannot be called "${prop}": it is a Model method; rename the property and keep the column with { column: '${prop}' }`);
+      }
+      const column = field.options.column ?? prop;
+      if (typeof column !== 'string' || column === '') throw new ModelDefinitionError(name, `fields.${prop}: column must be a non-empty string`);
+      if (columns.has(column)) throw new ModelDefinitionError(name, `two fields use the column "${column}"`);
+      columns.add(column);
+      if (field instanceof CharField && !(Number.isSafeInteger(field.maxLength) && field.maxLength > 0)) {
+        throw new ModelDefinitionError(name, `fields.${prop}: CharField needs a positive integer maxLength (new CharField({ maxLength: 100 }))`);
+      }
+      fields.push(Object.freeze({ name: prop, column, field }));
+    }
+
+    const pks = fields.filter((f) => f.field.primaryKey);
+    if (pks.length !== 1) {
+      throw new ModelDefinitionError(
+        name,
+        pks.length === 0
+          ? 'no primary key: add id: new AutoField(), or mark a field { primaryKey: true }'
+          : `one primary key is supported, found ${pks.map((f) => f.name).join(', ')}`,
+      );
+    }
+    const versions = fields.filter((f) => isVersionField(f.field));
+    if (versions.length > 1) throw new ModelDefinitionError(name, `a model has at most one version field, found ${versions.map((f) => f.name).join(', ')}`);
+    if (versions[0] !== undefined && versions[0] === pks[0]) throw new ModelDefinitionError(name, 'the version field cannot be the primary key');
+
+    this.fields = Object.freeze(fields);
+    this.byName = new Map(fields.map((f) => [f.name, f]));
+    this.pk = pks[0]!;
+    this.version = versions[0] as VersionBinding | undefined;
+    this.mutable = Object.freeze(fields.filter((f) => f.field.mutable));
+    this.converted = Object.freeze(fields.filter((f) => f.field.fromDb !== Field.prototype.fromDb));
+    this.defaulted = Object.freeze(fields.filter((f) => f.field.hasDefault()));
+  }
+
+  /** Values of a new instance: the defaults, nothing else. */
+  defaults(): Values {
+    const values: Values = {};
+    for (const f of this.defaulted) values[f.name] = f.field.clean(f.field.defaultValue(), this.modelName, f.name);
+    return values;
+  }
+
+  /** Converts a row selected with property-name aliases into instance values, in place. */
+  hydrate(row: Values): Values {
+    for (const f of this.converted) row[f.name] = f.field.fromDb(row[f.name]);
+    return row;
+  }
+
+  /** Baseline snapshots of the mutable fields, or `undefined` when the model has none. */
+  snapshotMutable(values: Values): Values | undefined {
+    if (this.mutable.length === 0) return undefined;
+    const orig: Values = {};
+    for (const f of this.mutable) orig[f.name] = f.field.snapshot(values[f.name] as never);
+    return orig;
+  }
+
+  /**
+   * The fields changed since the baseline `orig`, in declaration order. For
+   * immutable fields `orig` holds the value before the first assignment; for
+   * mutable ones, a snapshot taken at load or save.
+   */
+  changedFields(values: Values, orig: Values | undefined): FieldBinding[] {
+    const changed: FieldBinding[] = [];
+    if (orig === undefined) return changed;
+    for (const f of this.fields) {
+      if (!(f.name in orig)) continue;
+      const now = f.field.mutable ? f.field.snapshot(values[f.name] as never) : values[f.name];
+      if (now !== orig[f.name]) changed.push(f);
+    }
+    return changed;
+  }
+}

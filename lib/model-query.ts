@@ -1,0 +1,262 @@
+import type { Knex } from 'knex';
+import type { Database } from './database';
+import { UsageError, ValidationError } from './errors';
+import type { FieldBinding, ModelMeta } from './model-meta';
+import { quote } from './persistence';
+
+type Row = Record<string, unknown>;
+
+const OPERATORS = new Set(['=', '!=', '<>', '<', '<=', '>', '>=', 'like', 'not like']);
+const DIRECTIONS = new Set(['asc', 'desc']);
+
+/**
+ * A query over one model's table, built like a Knex query with property
+ * names, that resolves to model instances. Every name and value is checked
+ * before any SQL runs: unknown fields, wrong types, objects where a value
+ * belongs are `ValidationError`s.
+ *
+ * `update()` and `delete()` are bulk writes: they do **not** check versions
+ * (there is no instance to compare with). `update()` bumps the version of
+ * every row it touches, so instances loaded before it conflict on their next
+ * save.
+ *
+ * @example
+ * ```ts
+ * const lamps = await Product.query().where('name', 'like', '%lamp%').orderBy('id', 'desc').limit(10);
+ * const one = await Product.query().where({ name: 'Desk lamp' }).first();
+ * const n = await Product.query().whereIn('id', [1, 2, 3]).update({ price: 10 });
+ * ```
+ */
+export class ModelQuery<T> implements PromiseLike<T[]> {
+  readonly #db: Database;
+  readonly #meta: ModelMeta;
+  readonly #adopt: (row: Row) => T;
+  readonly #builder: Knex.QueryBuilder;
+  #limited = false;
+
+  /** @internal Use `Model.query()`. */
+  constructor(db: Database, meta: ModelMeta, adopt: (row: Row) => T) {
+    this.#db = db;
+    this.#meta = meta;
+    this.#adopt = adopt;
+    this.#builder = db.runner()(meta.table);
+  }
+
+  /** `where('name', value)`, `where('price', '<', 10)` or `where({ name, stock })`; conditions are ANDed. */
+  where(name: string, value: unknown): this;
+  where(name: string, operator: string, value: unknown): this;
+  where(conditions: Record<string, unknown>): this;
+  where(...args: unknown[]): this {
+    return this.#condition('where', args);
+  }
+
+  /** Like `where`, ORed with the conditions before it. */
+  orWhere(name: string, value: unknown): this;
+  orWhere(name: string, operator: string, value: unknown): this;
+  orWhere(conditions: Record<string, unknown>): this;
+  orWhere(...args: unknown[]): this {
+    return this.#condition('orWhere', args);
+  }
+
+  /** `whereNot('name', value)`: rows where the field differs. */
+  whereNot(name: string, value: unknown): this {
+    const f = this.#field(name);
+    this.#builder.whereNot(f.column, this.#value(f, value) as Knex.Value);
+    return this;
+  }
+
+  whereIn(name: string, values: readonly unknown[]): this {
+    return this.#in('whereIn', name, values);
+  }
+
+  whereNotIn(name: string, values: readonly unknown[]): this {
+    return this.#in('whereNotIn', name, values);
+  }
+
+  whereNull(name: string): this {
+    this.#builder.whereNull(this.#field(name).column);
+    return this;
+  }
+
+  whereNotNull(name: string): this {
+    this.#builder.whereNotNull(this.#field(name).column);
+    return this;
+  }
+
+  orderBy(name: string, direction: 'asc' | 'desc' = 'asc'): this {
+    const f = this.#field(name);
+    const dir = typeof direction === 'string' ? direction.toLowerCase() : direction;
+    if (!DIRECTIONS.has(dir as string)) throw new ValidationError(this.#meta.modelName, name, `order direction must be 'asc' or 'desc', not ${String(direction)}`, direction);
+    this.#builder.orderBy(f.column, dir as 'asc' | 'desc');
+    return this;
+  }
+
+  limit(count: number): this {
+    this.#builder.limit(this.#count('limit', count));
+    this.#limited = true;
+    return this;
+  }
+
+  offset(count: number): this {
+    this.#builder.offset(this.#count('offset', count));
+    this.#limited = true;
+    return this;
+  }
+
+  /** Locks the selected rows until the transaction ends (`SELECT ... FOR UPDATE`; ignored by SQLite, whose writers are serialised anyway). */
+  forUpdate(): this {
+    this.#builder.forUpdate();
+    return this;
+  }
+
+  /** The matching instances. */
+  async all(): Promise<T[]> {
+    const rows = (await this.#builder.clone().select(this.#selectList())) as Row[];
+    const out = new Array<T>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = this.#adopt(rows[i]!);
+    return out;
+  }
+
+  /** The first matching instance, or `undefined`. */
+  async first(): Promise<T | undefined> {
+    const rows = (await this.#builder.clone().select(this.#selectList()).limit(1)) as Row[];
+    return rows.length === 0 ? undefined : this.#adopt(rows[0]!);
+  }
+
+  /** How many rows match. */
+  async count(): Promise<number> {
+    const rows = (await this.#builder.clone().clearOrder().count({ n: '*' })) as Row[];
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Bulk update of every matching row; returns the number of rows matched.
+   * Values are by property name and validated like a save. Not version
+   * checked; each row's version is bumped by its field's rule.
+   */
+  async update(values: Record<string, unknown>): Promise<number> {
+    const meta = this.#meta;
+    this.#refuseWindow('update');
+    if (values === null || typeof values !== 'object' || Array.isArray(values)) throw new UsageError(`${meta.modelName}.query().update() takes an object of values`);
+    const set: Row = {};
+    for (const [name, value] of Object.entries(values)) {
+      const f = this.#field(name);
+      if (f === meta.pk) throw new ValidationError(meta.modelName, name, 'a bulk update cannot change primary keys', value);
+      if (f === meta.version) throw new ValidationError(meta.modelName, name, 'the version is bumped by its own rule; leave it out of update()', value);
+      set[f.column] = f.field.toDb(f.field.clean(value, meta.modelName, name) as never);
+    }
+    if (Object.keys(set).length === 0) throw new UsageError(`${meta.modelName}.query().update() needs at least one field to set`);
+    const version = meta.version;
+    if (version !== undefined) {
+      const write = version.field.updateVersion(quote(this.#db, version.column), undefined);
+      if (write.set !== null) set[version.column] = this.#db.knex.raw(write.set, write.bindings as Knex.RawBinding[]);
+    }
+    return Number(await this.#builder.clone().update(set));
+  }
+
+  /** Bulk delete of every matching row, without version checks; returns the number of rows deleted. */
+  async delete(): Promise<number> {
+    this.#refuseWindow('delete');
+    return Number(await this.#builder.clone().del());
+  }
+
+  /** The SQL this query would run as a select, for debugging. */
+  toString(): string {
+    return this.#builder.clone().select(this.#selectList()).toString();
+  }
+
+  then<R1 = T[], R2 = never>(
+    onfulfilled?: ((value: T[]) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.all().then(onfulfilled, onrejected);
+  }
+
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T[] | R> {
+    return this.all().catch(onrejected);
+  }
+
+  #selectList(): Record<string, string> {
+    const list: Record<string, string> = {};
+    for (const f of this.#meta.fields) list[f.name] = f.column;
+    return list;
+  }
+
+  #field(name: unknown): FieldBinding {
+    const f = typeof name === 'string' ? this.#meta.byName.get(name) : undefined;
+    if (f === undefined) {
+      throw new ValidationError(this.#meta.modelName, String(name), `unknown field (${this.#meta.modelName} has ${this.#meta.fields.map((x) => x.name).join(', ')})`);
+    }
+    return f;
+  }
+
+  #value(f: FieldBinding, value: unknown): unknown {
+    return f.field.toDb(f.field.cleanForQuery(value, this.#meta.modelName, f.name) as never);
+  }
+
+  #condition(method: 'where' | 'orWhere', args: unknown[]): this {
+    const b = this.#builder;
+    if (args.length === 1) {
+      const conditions = args[0];
+      if (conditions === null || typeof conditions !== 'object' || Array.isArray(conditions)) {
+        throw new UsageError(`${this.#meta.modelName}.query().${method}() takes (name, value), (name, operator, value) or an object of conditions`);
+      }
+      const entries = Object.entries(conditions);
+      const mapped: Row = {};
+      for (const [name, value] of entries) {
+        const f = this.#field(name);
+        mapped[f.column] = this.#value(f, value);
+      }
+      b[method](mapped);
+      return this;
+    }
+    if (args.length === 2) {
+      const f = this.#field(args[0]);
+      b[method](f.column, this.#value(f, args[1]) as Knex.Value);
+      return this;
+    }
+    if (args.length === 3) {
+      const f = this.#field(args[0]);
+      const op = typeof args[1] === 'string' ? args[1].toLowerCase() : undefined;
+      if (op === undefined || !OPERATORS.has(op)) {
+        throw new ValidationError(this.#meta.modelName, f.name, `unsupported operator ${String(args[1])}; use one of ${[...OPERATORS].join(' ')}`, args[1]);
+      }
+      const value = op.endsWith('like') ? this.#likePattern(f, args[2]) : this.#value(f, args[2]);
+      if (value === null && op !== '=' && op !== '!=' && op !== '<>') {
+        throw new ValidationError(this.#meta.modelName, f.name, `cannot compare null with ${op}; use whereNull()/whereNotNull()`, null);
+      }
+      b[method](f.column, op, value as Knex.Value);
+      return this;
+    }
+    throw new UsageError(`${this.#meta.modelName}.query().${method}() takes 1 to 3 arguments, got ${args.length}`);
+  }
+
+  #likePattern(f: FieldBinding, value: unknown): string {
+    if (typeof value !== 'string') throw new ValidationError(this.#meta.modelName, f.name, 'a LIKE pattern must be a string', value);
+    return value;
+  }
+
+  #in(method: 'whereIn' | 'whereNotIn', name: string, values: readonly unknown[]): this {
+    const f = this.#field(name);
+    if (!Array.isArray(values)) throw new ValidationError(this.#meta.modelName, f.name, `${method}() takes an array of values`, values);
+    const mapped = values.map((v) => {
+      if (v === null) throw new ValidationError(this.#meta.modelName, f.name, `${method}() cannot match null; use whereNull()`, v);
+      return this.#value(f, v);
+    });
+    this.#builder[method](f.column, mapped as Knex.Value[]);
+    return this;
+  }
+
+  #count(what: string, n: unknown): number {
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+      throw new UsageError(`${this.#meta.modelName}.query().${what}() takes a non-negative integer, not ${String(n)}`);
+    }
+    return n;
+  }
+
+  #refuseWindow(what: string): void {
+    // PostgreSQL and SQLite ignore or reject LIMIT on UPDATE/DELETE; a bulk write
+    // that silently touched every row instead of a page is worse than an error.
+    if (this.#limited) throw new UsageError(`${this.#meta.modelName}.query().${what}() cannot be combined with limit()/offset(); select the keys first and use whereIn()`);
+  }
+}

@@ -1,0 +1,434 @@
+import type { Database } from './database';
+import { DoesNotExist, ModelDefinitionError, UsageError, ValidationError } from './errors';
+import type { Field } from './fields/field';
+import { ModelMeta, type FieldBinding } from './model-meta';
+import { ModelQuery } from './model-query';
+import { deleteRow, insertRow, selectByPk, updateRow, type VersionPolicy } from './persistence';
+import { currentScope, isOverridden } from './scope';
+import { findFrame } from './transaction-frame';
+
+type Values = Record<string, unknown>;
+
+const NEW = 0;
+const PERSISTED = 1;
+const DELETED = 2;
+
+// Instance attributes are the non-method properties a subclass declares.
+type NonMethodKeys<T> = { [K in keyof T]-?: T[K] extends (...args: never[]) => unknown ? never : K }[keyof T];
+type IfEquals<X, Y, A, B> = (<V>() => V extends X ? 1 : 2) extends <V>() => V extends Y ? 1 : 2 ? A : B;
+type WritableKeys<T> = { [K in keyof T]-?: IfEquals<{ [Q in K]: T[K] }, { -readonly [Q in K]: T[K] }, K, never> }[keyof T];
+
+/** The declared attributes of a model instance (`declare name: string`). */
+export type Attributes<T> = Pick<T, Exclude<NonMethodKeys<T>, keyof Model>>;
+/** What `create()` accepts: any writable attribute. Read-only ones (versions kept by the database) are left out. */
+export type CreateAttributes<T> = Partial<Pick<T, Exclude<NonMethodKeys<T> & WritableKeys<T>, keyof Model>>>;
+
+/** A model class whose instances are `T`, as the statics see it. */
+export type ModelClass<T extends Model> = (new () => T) & Omit<typeof Model, 'prototype'>;
+
+/** Options of `save()`. */
+export interface SaveOptions {
+  /** Save only these (changed) fields; the version is still checked. */
+  fields?: readonly string[];
+}
+
+const metas = new WeakMap<Function, ModelMeta>();
+const bindings = new WeakMap<Function, Database>();
+// Values for the constructor of an instance being hydrated from a row; see hydrate().
+let pendingRow: Values | undefined;
+
+let internals: {
+  values(m: Model): Values;
+  state(m: Model): number;
+  assign(m: Model, f: FieldBinding, meta: ModelMeta, value: unknown): void;
+  adopt(cls: ModelClass<Model>, meta: ModelMeta, row: Values): Model;
+};
+
+/**
+ * Base class of every model. Declare the table and the fields as statics and
+ * the attributes with `declare` (a class field would shadow the model's
+ * accessors and is refused); bind the class to a database once.
+ *
+ * Writes are compare-and-swap: `save()` runs
+ * `UPDATE ... WHERE pk = ? AND version = ?` and throws `RecordModifiedError`
+ * (or `RecordDeletedError`) when someone else changed (or deleted) the row
+ * first, leaving the instance exactly as it was.
+ *
+ * @example
+ * ```ts
+ * class Product extends Model {
+ *   static table = 'products';
+ *   static fields = {
+ *     id: new AutoField(),
+ *     name: new CharField({ maxLength: 100 }),
+ *     version: new IntegerVersionField(),
+ *   };
+ *   declare id: number;
+ *   declare name: string;
+ *   declare version: number;
+ * }
+ * Product.bind(connect('sqlite:./app.db'));
+ * const p = await Product.create({ name: 'Lamp' });
+ * p.name = 'Desk lamp';
+ * await p.save();
+ * ```
+ */
+export class Model {
+  /** Table name (`schema.table` works on PostgreSQL). */
+  static table: string;
+  /** Property name -> field. */
+  static fields: Record<string, Field>;
+
+  #values: Values;
+  #orig: Values | undefined;
+  #state: number;
+
+  static {
+    internals = {
+      values: (m) => m.#values,
+      state: (m) => m.#state,
+      assign: (m, f, meta, value) => m.#assign(f, meta, f.field.clean(value, meta.modelName, f.name)),
+      adopt: (cls, meta, row) => {
+        pendingRow = meta.hydrate(row);
+        try {
+          return new cls();
+        } finally {
+          pendingRow = undefined;
+        }
+      },
+    };
+  }
+
+  constructor() {
+    const meta = metaOf(new.target);
+    const row = pendingRow;
+    if (row !== undefined) {
+      pendingRow = undefined;
+      this.#values = row;
+      this.#orig = meta.snapshotMutable(row);
+      this.#state = PERSISTED;
+    } else {
+      this.#values = meta.defaults();
+      this.#orig = undefined;
+      this.#state = NEW;
+    }
+  }
+
+  /**
+   * Binds this model class, and its subclasses that are not bound
+   * themselves, to a database.
+   */
+  static bind(db: Database): void {
+    if (this === Model) throw new UsageError('bind() a model class (Product.bind(db)), not Model itself');
+    metaOf(this);
+    bindings.set(this, db);
+  }
+
+  /** The database this class is bound to. */
+  static database(): Database {
+    return databaseOf(this);
+  }
+
+  /** The name of the version field, or `undefined` when the model has none. */
+  static getVersionField(): string | undefined {
+    return metaOf(this).version?.name;
+  }
+
+  /**
+   * Inserts a new row and returns its instance, with the primary key and the
+   * initial version set.
+   *
+   * @example
+   * ```ts
+   * const p = await Product.create({ name: 'Lamp' });
+   * ```
+   */
+  static async create<T extends Model>(this: ModelClass<T>, attrs: CreateAttributes<T> = {} as CreateAttributes<T>): Promise<T> {
+    const meta = checkedMeta(this);
+    if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
+      throw new UsageError(`${meta.modelName}.create() takes an object of attributes`);
+    }
+    for (const key of Object.keys(attrs)) {
+      if (!meta.byName.has(key)) throw unknownField(meta, key);
+      if (meta.version?.name === key) {
+        throw new ValidationError(meta.modelName, key, 'the version is set by knex-concurrency on insert; leave it out of create()', (attrs as Values)[key]);
+      }
+    }
+    const instance = new this();
+    Object.assign(instance, attrs);
+    await instance.save();
+    return instance;
+  }
+
+  /**
+   * Loads one row by primary key.
+   *
+   * @throws DoesNotExist when there is no such row.
+   */
+  static async get<T extends Model>(this: ModelClass<T>, pk: unknown): Promise<T> {
+    const meta = checkedMeta(this);
+    if (pk === null || pk === undefined) throw new ValidationError(meta.modelName, meta.pk.name, `get() needs a primary key, not ${String(pk)}`, pk);
+    const key = meta.pk.field.clean(pk, meta.modelName, meta.pk.name);
+    const db = databaseOf(this);
+    const row = await selectByPk(db, db.runner(), meta, key);
+    if (row === undefined) throw new DoesNotExist(meta.modelName, key);
+    return internals.adopt(this, meta, row) as T;
+  }
+
+  /**
+   * A query over the model's table that resolves to instances. Field names
+   * are property names; values are validated like assignments.
+   *
+   * @example
+   * ```ts
+   * const cheap = await Product.query().where('price', '<', 10).orderBy('name').limit(20);
+   * ```
+   */
+  static query<T extends Model>(this: ModelClass<T>): ModelQuery<T> {
+    const meta = checkedMeta(this);
+    const db = databaseOf(this);
+    return new ModelQuery<T>(db, meta, (row) => internals.adopt(this, meta, row) as T);
+  }
+
+  /**
+   * Inserts the instance if it is new; otherwise writes the changed fields
+   * with a compare-and-swap on the version. Saving an unchanged instance
+   * issues no statement.
+   *
+   * @throws RecordModifiedError when the row's version is not the one this instance holds.
+   * @throws RecordDeletedError when the row is gone (it is never re-inserted).
+   * @throws ValidationError before any SQL, for values that cannot be stored.
+   */
+  async save(options: SaveOptions = {}): Promise<void> {
+    const cls = this.constructor as ModelClass<Model>;
+    const meta = checkedMeta(cls);
+    this.#refuseStrayProperties(meta);
+    if (this.#state === DELETED) throw new UsageError(`${meta.modelName} ${String(this.#values[meta.pk.name])} was deleted; create a new instance to insert it again`);
+    const db = databaseOf(cls);
+    if (this.#state === NEW) return this.#insert(db, meta);
+
+    let changed = meta.changedFields(this.#values, this.#orig);
+    if (options.fields !== undefined) {
+      for (const name of options.fields) if (!meta.byName.has(name)) throw unknownField(meta, name);
+      changed = changed.filter((f) => options.fields!.includes(f.name));
+    }
+    if (changed.length === 0) return;
+    const scope = currentScope();
+    const policy = this.#policy(meta, scope);
+    const pk = this.#values[meta.pk.name];
+    const result = await updateRow(db, meta, this, pk, changed, this.#values, policy);
+    this.#remember(db, scope);
+    if (meta.version !== undefined && result.version !== undefined) this.#values[meta.version.name] = result.version;
+    this.#settle(meta, changed);
+  }
+
+  /**
+   * Deletes the row with a compare-and-swap on the version:
+   * `DELETE ... WHERE pk = ? AND version = ?`.
+   *
+   * @throws RecordModifiedError when the row changed since this instance loaded it (the row stays).
+   * @throws RecordDeletedError when the row is already gone.
+   */
+  async delete(): Promise<void> {
+    const cls = this.constructor as ModelClass<Model>;
+    const meta = checkedMeta(cls);
+    if (this.#state !== PERSISTED) {
+      throw new UsageError(`${meta.modelName}: cannot delete an instance that was ${this.#state === NEW ? 'never saved' : 'already deleted'}`);
+    }
+    const db = databaseOf(cls);
+    const scope = currentScope();
+    await deleteRow(db, meta, this, this.#values[meta.pk.name], this.#policy(meta, scope));
+    this.#remember(db, scope);
+    this.#state = DELETED;
+  }
+
+  /**
+   * Reloads every field from the database, discarding unsaved changes.
+   *
+   * @throws DoesNotExist when the row is gone.
+   */
+  async refresh(): Promise<void> {
+    const cls = this.constructor as ModelClass<Model>;
+    const meta = checkedMeta(cls);
+    if (this.#state !== PERSISTED) throw new UsageError(`${meta.modelName}: cannot refresh an instance that was ${this.#state === NEW ? 'never saved' : 'deleted'}`);
+    const db = databaseOf(cls);
+    const scope = currentScope();
+    const pk = this.#values[meta.pk.name];
+    const row = await selectByPk(db, db.runner(), meta, pk);
+    if (row === undefined) throw new DoesNotExist(meta.modelName, pk);
+    this.#remember(db, scope);
+    this.#values = meta.hydrate(row);
+    this.#orig = meta.snapshotMutable(this.#values);
+  }
+
+  /** The field values as a plain object keyed by property name. */
+  toJSON(): Record<string, unknown> {
+    const meta = metaOf(this.constructor as Function);
+    const out: Values = {};
+    for (const f of meta.fields) {
+      const v = this.#values[f.name];
+      if (v !== undefined) out[f.name] = v;
+    }
+    return out;
+  }
+
+  async #insert(db: Database, meta: ModelMeta): Promise<void> {
+    const values: Values = { ...this.#values };
+    for (const f of meta.fields) {
+      if (values[f.name] !== undefined || f.field.generated || f === meta.version) continue;
+      if (!f.field.nullable) throw new ValidationError(meta.modelName, f.name, 'is required (no value and no default)');
+      values[f.name] = null;
+    }
+    if (values[meta.pk.name] === null) values[meta.pk.name] = undefined;
+    if (meta.version !== undefined) values[meta.version.name] = meta.version.field.initialVersion();
+    const scope = currentScope();
+    const pk = await insertRow(db, db.runner(), meta, values);
+    this.#remember(db, scope);
+    values[meta.pk.name] = pk;
+    this.#values = values;
+    this.#state = PERSISTED;
+    this.#orig = meta.snapshotMutable(values);
+  }
+
+  /** How this write treats the version, given the scope's overrides. */
+  #policy(meta: ModelMeta, scope: ReturnType<typeof currentScope>): VersionPolicy {
+    const version = meta.version;
+    if (version === undefined) return { held: undefined, check: false, increment: false };
+    const held = version.field.clean(this.#values[version.name], meta.modelName, version.name);
+    if (held === null) throw new ValidationError(meta.modelName, version.name, 'a saved instance needs a version number to check', held);
+    const checkOff = scope !== undefined && isOverridden(scope, 'check', this);
+    const incrementOff = scope !== undefined && isOverridden(scope, 'increment', this);
+    return { held, check: !checkOff, increment: !incrementOff };
+  }
+
+  /** After a successful write: the saved fields are the new baseline. */
+  #settle(meta: ModelMeta, saved: readonly FieldBinding[]): void {
+    const orig = this.#orig;
+    if (orig === undefined) return;
+    for (const f of saved) {
+      if (f.field.mutable) orig[f.name] = f.field.snapshot(this.#values[f.name] as never);
+      else delete orig[f.name];
+    }
+    if (meta.mutable.length === 0 && Object.keys(orig).length === 0) this.#orig = undefined;
+  }
+
+  /** Inside a transaction, records how to put this instance back if it rolls back. */
+  #remember(db: Database, scope: ReturnType<typeof currentScope>): void {
+    const frame = findFrame(scope?.frame, db);
+    if (frame === undefined) return;
+    const values = { ...this.#values };
+    const orig = this.#orig === undefined ? undefined : { ...this.#orig };
+    const state = this.#state;
+    frame.remember(this, () => {
+      this.#values = values;
+      this.#orig = orig;
+      this.#state = state;
+    });
+  }
+
+  /**
+   * An assignment to a name that is not a field lands on the instance as a
+   * plain property and would never be saved: refuse it instead of losing it.
+   */
+  #refuseStrayProperties(meta: ModelMeta): void {
+    const own = Object.keys(this);
+    if (own.length === 0) return;
+    for (const key of own) {
+      if (meta.byName.has(key)) throw shadowingError(meta, key);
+      throw unknownField(meta, key);
+    }
+  }
+
+  /** Records a validated assignment, keeping the value it replaces as the dirty-tracking baseline. */
+  #assign(f: FieldBinding, meta: ModelMeta, cleaned: unknown): void {
+    const values = this.#values;
+    if (f === meta.pk && this.#state !== NEW && cleaned !== values[f.name]) {
+      throw new ValidationError(meta.modelName, f.name, 'the primary key of a saved row cannot change', cleaned);
+    }
+    if (f !== meta.version && !f.field.mutable && this.#state === PERSISTED) {
+      const orig = (this.#orig ??= {});
+      if (!(f.name in orig)) orig[f.name] = values[f.name];
+    }
+    values[f.name] = cleaned;
+  }
+}
+
+// Model methods and other names a field may not take.
+const RESERVED = new Set<string>(['constructor', 'save', 'delete', 'refresh', 'toJSON', '__proto__']);
+
+function installAccessors(cls: Function, meta: ModelMeta): void {
+  const proto = cls.prototype as object;
+  for (const f of meta.fields) {
+    Object.defineProperty(proto, f.name, {
+      configurable: true,
+      enumerable: true,
+      get(this: Model) {
+        return internals.values(this)[f.name];
+      },
+      set(this: Model, value: unknown) {
+        internals.assign(this, f, meta, value);
+      },
+    });
+  }
+}
+
+/** The compiled metadata of a model class, built on first use. */
+export function metaOf(cls: Function): ModelMeta {
+  let meta = metas.get(cls);
+  if (meta === undefined) {
+    if (cls === Model) throw new UsageError('use a subclass of Model that declares a table and fields');
+    meta = new ModelMeta(cls, RESERVED);
+    metas.set(cls, meta);
+    installAccessors(cls, meta);
+  }
+  return meta;
+}
+
+/**
+ * Metadata, after checking once that no class field shadows a model field
+ * (with standard class fields, `name!: string` would become an own property
+ * holding `undefined`, hiding the accessor and every value).
+ */
+function checkedMeta(cls: Function): ModelMeta {
+  const meta = metaOf(cls);
+  if (!meta.shadowingChecked) {
+    const probe = new (cls as new () => Model)();
+    for (const key of Object.keys(probe)) if (meta.byName.has(key)) throw shadowingError(meta, key);
+    meta.shadowingChecked = true;
+  }
+  return meta;
+}
+
+function databaseOf(cls: Function): Database {
+  for (let c: Function | null = cls; c !== null && c !== Model && c !== Function.prototype; c = Object.getPrototypeOf(c) as Function | null) {
+    const db = bindings.get(c);
+    if (db !== undefined) return db;
+  }
+  throw new UsageError(`${cls.name} is not bound to a database: call ${cls.name}.bind(connect(url)) first`);
+}
+
+/**
+ * @internal The database, metadata, primary key and held version of a saved
+ * instance of a versioned model, for helpers such as `isChanged`.
+ */
+export function rowIdentity(instance: Model, caller: string): { db: Database; meta: ModelMeta; pk: unknown; version: unknown } {
+  if (!(instance instanceof Model)) throw new UsageError(`${caller}() takes a model instance`);
+  const cls = instance.constructor as Function;
+  const meta = checkedMeta(cls);
+  if (internals.state(instance) !== PERSISTED) throw new UsageError(`${caller}(): this ${meta.modelName} is not a saved row`);
+  if (meta.version === undefined) throw new UsageError(`${caller}(): ${meta.modelName} has no version field`);
+  const values = internals.values(instance);
+  return { db: databaseOf(cls), meta, pk: values[meta.pk.name], version: values[meta.version.name] };
+}
+
+function unknownField(meta: ModelMeta, key: string): ValidationError {
+  const known = meta.fields.map((f) => f.name).join(', ');
+  return new ValidationError(meta.modelName, key, `unknown field (${meta.modelName} has ${known})`);
+}
+
+function shadowingError(meta: ModelMeta, key: string): ModelDefinitionError {
+  return new ModelDefinitionError(
+    meta.modelName,
+    `"${key}" is a class field, which hides the model's accessor and its value; write it as \`declare ${key}: ...;\` instead`,
+  );
+}

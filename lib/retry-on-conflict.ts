@@ -1,0 +1,57 @@
+import { RecordDeletedError, RecordModifiedError, UsageError } from './errors';
+import { currentScope } from './scope';
+
+export interface RetryOptions {
+  /** Runs in all, the first included (default 5). */
+  attempts?: number;
+  /**
+   * Milliseconds to wait before run `attempt + 1`. The default is a random
+   * 0..min(2^attempt, 100) ms, so contending workers spread out.
+   */
+  delayMs?: (attempt: number) => number;
+}
+
+const defaultDelay = (attempt: number): number => Math.random() * Math.min(2 ** attempt, 100);
+
+/** Errors worth running the whole read-modify-write again for. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof RecordModifiedError && !(err instanceof RecordDeletedError);
+}
+
+/**
+ * Runs the read-modify-write `fn` again, from the start, when it throws
+ * `RecordModifiedError`, up to `attempts` runs in all; then rethrows the
+ * last error. `RecordDeletedError` is rethrown at once: retrying cannot bring
+ * a row back. Open the transaction inside `fn`, so each run gets a fresh
+ * one; calling this inside a transaction is refused, because every retry
+ * would see the same snapshot.
+ *
+ * @example
+ * ```ts
+ * await retryOnConflict(async () => {
+ *   const c = await Counter.get(1);
+ *   c.value += 1;
+ *   await c.save();
+ * }, { attempts: 10 });
+ * ```
+ */
+export async function retryOnConflict<T>(fn: () => Promise<T> | T, options: RetryOptions = {}): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  if (!Number.isSafeInteger(attempts) || attempts < 1) throw new UsageError(`retryOnConflict(): attempts must be a positive integer, not ${String(attempts)}`);
+  if (typeof fn !== 'function') throw new UsageError('retryOnConflict() takes a function to run');
+  if (currentScope()?.frame !== undefined) {
+    throw new UsageError(
+      'retryOnConflict() was called inside a transaction, where each retry would reuse the failed attempt\'s transaction; put the transaction inside: retryOnConflict(() => db.transaction(async () => { ... }))',
+    );
+  }
+  const delay = options.delayMs ?? defaultDelay;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= attempts || !isRetryable(err)) throw err;
+      const ms = delay(attempt);
+      if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { TransactionFrame } from './transaction-frame';
+
+/** A concurrency control switched off for a target inside a `disableConcurrency`-style scope. */
+export interface Override {
+  /** `'check'`: skip the version check; `'increment'`: keep the version as it is. */
+  readonly kind: 'check' | 'increment';
+  /** `undefined` for everything, else a model class (and its subclasses) or one instance. */
+  readonly target: object | undefined;
+  readonly parent: Override | undefined;
+}
+
+/**
+ * What model calls inherit from the code that called them, however deep:
+ * the open transactions and the concurrency overrides. Scopes are immutable;
+ * entering a transaction or an override makes a new one, so concurrent
+ * requests never see each other's.
+ */
+export interface Scope {
+  readonly frame: TransactionFrame | undefined;
+  readonly overrides: Override | undefined;
+}
+
+const storage = new AsyncLocalStorage<Scope>();
+
+export function currentScope(): Scope | undefined {
+  return storage.getStore();
+}
+
+export function runInScope<T>(scope: Scope, fn: () => T): T {
+  return storage.run(scope, fn);
+}
+
+/** Whether a control of `kind` is switched off for `instance` in the current scope. */
+export function isOverridden(scope: Scope | undefined, kind: Override['kind'], instance: object): boolean {
+  for (let o = scope?.overrides; o !== undefined; o = o.parent) {
+    if (o.kind !== kind) continue;
+    if (o.target === undefined || o.target === instance) return true;
+    if (typeof o.target === 'function' && instance instanceof (o.target as new () => object)) return true;
+  }
+  return false;
+}
+
+/** Runs `fn` with a control switched off for `target`; restores the previous scope when `fn` settles. */
+export function withOverride<T>(kind: Override['kind'], target: object | undefined, fn: () => T): T {
+  const scope = currentScope();
+  return runInScope({ frame: scope?.frame, overrides: { kind, target, parent: scope?.overrides } }, fn);
+}
