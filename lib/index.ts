@@ -51,3 +51,6 @@ export {
   UsageError,
 } from './errors';
 export type { Operation } from './errors';
+
+// Migrations
+export { addVersionColumn } from './migrations/version-column';

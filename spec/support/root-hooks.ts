@@ -1,0 +1,20 @@
+import { REQUIRE_ALL, selectedDialects, skipped } from './dialects';
+
+/**
+ * Mocha root hooks: after the whole run, repeat loudly which dialects were
+ * skipped, so a green run on SQLite alone is never mistaken for a full one.
+ */
+export const mochaHooks = {
+  afterAll(): void {
+    const ran = selectedDialects().filter((d) => !skipped.has(d));
+    if (skipped.size === 0) {
+      console.log(`\n  Dialects tested: ${ran.join(', ')}${REQUIRE_ALL ? ' (REQUIRE_ALL_DIALECTS=1)' : ''}`);
+      return;
+    }
+    console.warn('\n  ==================================================================');
+    console.warn(`  !!! SKIPPED DIALECTS: ${[...skipped.keys()].join(', ')}`);
+    for (const [name, why] of skipped) console.warn(`  !!!   ${name}: ${why}`);
+    console.warn(`  !!! Tested only: ${ran.join(', ') || 'nothing'}. Set REQUIRE_ALL_DIALECTS=1 to make this a failure.`);
+    console.warn('  ==================================================================\n');
+  },
+};
