@@ -1,6 +1,5 @@
 import type { Database } from './database';
 import { DoesNotExist, ModelDefinitionError, UsageError, ValidationError } from './errors';
-import type { Field } from './fields/field';
 import { ModelMeta, type FieldBinding } from './model-meta';
 import { ModelQuery } from './model-query';
 import { deleteRow, insertRow, selectByPk, updateRow, type VersionPolicy } from './persistence';
@@ -74,10 +73,10 @@ let internals: {
  * ```
  */
 export class Model {
-  /** Table name (`schema.table` works on PostgreSQL). */
-  static table: string;
-  /** Property name -> field. */
-  static fields: Record<string, Field>;
+  // `static table` and `static fields` are read from the subclass but not
+  // declared here, so that declaring them needs no `override` under
+  // `noImplicitOverride`: `static table = 'products'` (`schema.table` works on
+  // PostgreSQL) and `static fields = { prop: field }`.
 
   #values: Values;
   #orig: Values | undefined;

@@ -1,0 +1,76 @@
+import { expect } from 'chai';
+import { AutoField, AutoIncVersionField, CharField, connect, IntegerField, IntegerVersionField, Model, ModelDefinitionError, UsageError } from '../lib';
+import { rejection } from './support/expect-error';
+
+// Model definitions are checked without touching a database: these specs need none.
+describe('model definitions', () => {
+  const db = connect('sqlite::memory:');
+  after(() => db.close());
+
+  it('refuses a class field that would shadow a model field, and says to use declare', async () => {
+    class Shadowed extends Model {
+      static table = 'shadowed';
+      static fields = { id: new AutoField(), name: new CharField({ maxLength: 10 }) };
+      name!: string;
+    }
+    Shadowed.bind(db);
+    const err = await rejection(Shadowed.create({ name: 'x' }), ModelDefinitionError);
+    expect(err.message).to.match(/declare name/);
+  });
+
+  const broken: [string, () => typeof Model][] = [
+    ['no table', () => class extends Model { static fields = { id: new AutoField() }; }],
+    ['no fields', () => class extends Model { static table = 't'; }],
+    ['no primary key', () => class extends Model { static table = 't'; static fields = { n: new IntegerField() }; }],
+    ['two version fields', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), a: new IntegerVersionField(), b: new AutoIncVersionField() }; }],
+    ['a field named like a Model method', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), save: new IntegerField() }; }],
+    ['a CharField without maxLength', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), s: new CharField({} as never) }; }],
+    ['two fields on one column', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), a: new IntegerField({ column: 'x' }), b: new IntegerField({ column: 'x' }) }; }],
+    ['something that is not a field', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), n: 5 as never }; }],
+  ];
+  for (const [why, make] of broken) {
+    it(`refuses a model with ${why}, with a message that says what to do`, () => {
+      const cls = make();
+      expect(() => cls.bind(db)).to.throw(ModelDefinitionError);
+    });
+  }
+
+  it('refuses to use a model that is not bound', async () => {
+    class Unbound extends Model {
+      static table = 'unbound';
+      static fields = { id: new AutoField() };
+    }
+    const err = await rejection(Unbound.get(1), UsageError);
+    expect(err.message).to.match(/Unbound\.bind/);
+  });
+
+  it('binds subclasses with their parent, and lets a subclass bind elsewhere', async () => {
+    const other = connect('sqlite::memory:');
+    try {
+      class Base extends Model {
+        static table = 'items';
+        static fields = { id: new AutoField(), n: new IntegerField({ default: 0 }), version: new AutoIncVersionField() };
+        declare id: number;
+        declare n: number;
+      }
+      class Same extends Base {}
+      class Elsewhere extends Base {}
+      Base.bind(db);
+      Elsewhere.bind(other);
+      for (const k of [db, other]) await k.knex.schema.createTable('items', (t) => {
+        t.increments('id');
+        t.integer('n');
+        t.bigInteger('version');
+      });
+      await Same.create({ n: 1 });
+      await Elsewhere.create({ n: 2 });
+      expect(Same.database()).to.equal(db);
+      expect(await db.knex('items').pluck('n')).to.deep.equal([1]);
+      expect(await other.knex('items').pluck('n')).to.deep.equal([2]);
+      expect((await Same.get(1)).constructor).to.equal(Same);
+      expect(Base.getVersionField()).to.equal('version');
+    } finally {
+      await other.close();
+    }
+  });
+});

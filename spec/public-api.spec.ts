@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import * as api from '../lib';
+
+// The package's public surface, pinned: adding is a decision, removing or renaming breaks users.
+const EXPORTS = [
+  'AutoField',
+  'AutoIncVersionField',
+  'BooleanField',
+  'CharField',
+  'Database',
+  'DateTimeField',
+  'DoesNotExist',
+  'Field',
+  'FloatField',
+  'IntegerField',
+  'IntegerVersionField',
+  'JsonField',
+  'KnexConcurrencyError',
+  'Model',
+  'ModelDefinitionError',
+  'ModelQuery',
+  'RecordDeletedError',
+  'RecordModifiedError',
+  'TextField',
+  'UsageError',
+  'ValidationError',
+  'VersionField',
+  'addVersionColumn',
+  'connect',
+  'disableConcurrency',
+  'isChanged',
+  'retryOnConflict',
+];
+
+const root = path.resolve(__dirname, '..', '..');
+
+describe('public API', () => {
+  it('lib/index exports exactly the pinned names', () => {
+    expect(Object.keys(api).sort()).to.deep.equal([...EXPORTS].sort());
+  });
+
+  it('works from plain JavaScript with require() and with import', () => {
+    const names = JSON.stringify(EXPORTS);
+    const cjs = execFileSync(process.execPath, ['-e', `const kc = require('knex-concurrency'); const missing = ${names}.filter((n) => !kc[n]); console.log(missing.join(',') || 'ok')`], { cwd: root }).toString().trim();
+    expect(cjs).to.equal('ok');
+    const esm = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', `import * as kc from 'knex-concurrency'; import { connect, Model, RecordModifiedError } from 'knex-concurrency'; const missing = ${names}.filter((n) => !kc[n]); console.log(missing.join(',') || typeof connect + typeof Model + typeof RecordModifiedError)`],
+      { cwd: root },
+    ).toString().trim();
+    expect(esm).to.equal('functionfunctionfunction');
+  });
+
+  it('errors share one root and keep their names', () => {
+    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError]) {
+      expect(E.prototype).to.be.instanceOf(api.KnexConcurrencyError);
+    }
+    expect(new api.DoesNotExist('Product', 7).name).to.equal('DoesNotExist');
+    expect(new api.RecordDeletedError({ target: {}, model: 'P', pk: 1, operation: 'delete', expectedVersion: 3 })).to.be.instanceOf(api.RecordModifiedError);
+  });
+});

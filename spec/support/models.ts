@@ -1,0 +1,138 @@
+import type { Knex } from 'knex';
+import {
+  addVersionColumn,
+  AutoField,
+  AutoIncVersionField,
+  BooleanField,
+  CharField,
+  Database,
+  DateTimeField,
+  FloatField,
+  IntegerField,
+  IntegerVersionField,
+  JsonField,
+  Model,
+  TextField,
+  VersionField,
+} from '../../lib';
+import { recreateTable } from './schema';
+
+/** The version strategies that every compare-and-swap spec runs with. */
+export interface VersionKind {
+  readonly name: string;
+  make(): VersionField;
+  /** Checks the version of a freshly inserted row. */
+  isInitial(v: number): boolean;
+  /** Checks the version after one checked save from `prev`. */
+  isNext(prev: number, next: number): boolean;
+}
+
+export const VERSION_KINDS: readonly VersionKind[] = [
+  {
+    name: 'IntegerVersionField',
+    make: () => new IntegerVersionField(),
+    // A microsecond clock: after 2020 and a safe integer.
+    isInitial: (v) => Number.isSafeInteger(v) && v > 1_577_836_800_000_000,
+    isNext: (prev, next) => Number.isSafeInteger(next) && next > prev,
+  },
+  {
+    name: 'AutoIncVersionField',
+    make: () => new AutoIncVersionField(),
+    isInitial: (v) => v === 1,
+    isNext: (prev, next) => next === prev + 1,
+  },
+];
+
+export interface Product extends Model {
+  id: number;
+  name: string;
+  description: string;
+  price: number;
+  stock: number;
+  version: number;
+}
+
+export type ProductClass = ReturnType<typeof productModel>;
+
+/** A fresh `Product` model class on `table`, bound to `db`. */
+export function productModel(db: Database, table: string, kind: VersionKind) {
+  class Product extends Model {
+    static table = table;
+    static fields = {
+      id: new AutoField(),
+      name: new CharField({ maxLength: 100 }),
+      description: new TextField({ default: '' }),
+      price: new FloatField({ default: 0 }),
+      stock: new IntegerField({ default: 0 }),
+      version: kind.make(),
+    };
+    declare id: number;
+    declare name: string;
+    declare description: string;
+    declare price: number;
+    declare stock: number;
+    declare version: number;
+  }
+  Product.bind(db);
+  return Product;
+}
+
+export async function createProductTable(knex: Knex, table: string): Promise<void> {
+  await recreateTable(knex, table, (t) => {
+    t.increments('id');
+    t.string('name', 100).notNullable();
+    t.text('description').notNullable();
+    t.double('price').notNullable().defaultTo(0);
+    t.integer('stock').notNullable().defaultTo(0);
+    addVersionColumn(t);
+  });
+}
+
+/** A model with one field of every type, and awkward column names. */
+export function everythingModel(db: Database, table: string) {
+  class Thing extends Model {
+    static table = table;
+    static fields = {
+      id: new AutoField(),
+      title: new CharField({ maxLength: 10 }),
+      body: new TextField({ null: true }),
+      count: new IntegerField({ default: 0 }),
+      ratio: new FloatField({ null: true }),
+      active: new BooleanField({ default: true }),
+      at: new DateTimeField({ null: true }),
+      data: new JsonField({ null: true }),
+      order: new IntegerField({ column: 'order', default: 0 }),
+      selected: new CharField({ maxLength: 20, column: 'select', null: true }),
+      version: new AutoIncVersionField(),
+    };
+    declare id: number;
+    declare title: string;
+    declare body: string | null;
+    declare count: number;
+    declare ratio: number | null;
+    declare active: boolean;
+    declare at: Date | null;
+    declare data: unknown;
+    declare order: number;
+    declare selected: string | null;
+    declare version: number;
+  }
+  Thing.bind(db);
+  return Thing;
+}
+
+export async function createEverythingTable(knex: Knex, table: string): Promise<void> {
+  await recreateTable(knex, table, (t) => {
+    t.increments('id');
+    t.string('title', 10).notNullable();
+    t.text('body').nullable();
+    t.integer('count').notNullable();
+    t.double('ratio').nullable();
+    t.boolean('active').notNullable();
+    t.timestamp('at', { useTz: true, precision: 3 }).nullable();
+    t.json('data').nullable();
+    t.integer('order').notNullable();
+    t.string('select', 20).nullable();
+    addVersionColumn(t);
+  });
+}
