@@ -80,8 +80,14 @@ export class MigrationFailedError extends MigrationError {
   /** The failed migration's changes may be partly in the database (no transactional DDL, or `transaction: false`). */
   readonly partial: boolean;
 
-  constructor(details: { migration: string; direction: 'up' | 'down'; applied: readonly string[]; partial: boolean; dialect: string; cause: unknown }) {
-    const { migration, direction, applied, partial, dialect } = details;
+  /**
+   * `partialBecause` says why the failed migration's changes may have stayed
+   * (the database commits DDL at once, or the migration ran without a
+   * transaction); absent, they were rolled back.
+   */
+  constructor(details: { migration: string; direction: 'up' | 'down'; applied: readonly string[]; partialBecause?: string; cause: unknown }) {
+    const { migration, direction, applied, partialBecause } = details;
+    const partial = partialBecause !== undefined;
     const reason = details.cause instanceof Error ? details.cause.message : String(details.cause);
     const done = direction === 'up' ? 'applied' : 'rolled back';
     const kept =
@@ -89,8 +95,8 @@ export class MigrationFailedError extends MigrationError {
         ? `Already ${done} and recorded by this run: ${applied.join(', ')}.`
         : `Nothing from this run was ${done}${partial ? ' and recorded' : ': its changes were rolled back'}.`;
     const half = partial
-      ? ` The database may be partially migrated: ${dialect} does not roll back schema changes (or the migration ran without a transaction), so part of ${migration} may have been applied; ` +
-        `it was not recorded. Check the schema, undo or finish its changes by hand, then run again.`
+      ? ` The database may be partially migrated: ${partialBecause}, so part of ${migration} may have been ${done} although it was not recorded. ` +
+        'Check the schema, undo or finish its changes by hand, then run again.'
       : ` ${migration} left no changes and was not recorded; fix it and run again.`;
     super(`migration ${migration} failed (${direction}): ${reason}\n${kept}${half}`, { cause: details.cause });
     this.migration = migration;

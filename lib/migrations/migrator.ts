@@ -246,14 +246,12 @@ export class Migrator {
           : lastBatchNames.filter((n) => !recorded.some((h) => h.name === n));
     const module = await this.#source.getMigration(running.file).catch(() => undefined);
     const ownTransaction = (module as { config?: { transaction?: unknown } } | undefined)?.config?.transaction !== false;
-    return new MigrationFailedError({
-      migration: running.file.name,
-      direction,
-      applied,
-      partial: !this.#db.adapter.supportsTransactionalDdl || !ownTransaction,
-      dialect: this.#db.dialect,
-      cause: err,
-    });
+    const partialBecause = !ownTransaction
+      ? `${running.file.name} runs without a transaction (config.transaction = false)`
+      : this.#db.adapter.supportsTransactionalDdl
+        ? undefined
+        : `${this.#db.dialect} commits schema changes (DDL) as they run, whatever the transaction`;
+    return new MigrationFailedError({ migration: running.file.name, direction, applied, partialBecause, cause: err });
   }
 
   /** Deletes the in-progress markers whose outcome Knex's history now confirms. */
