@@ -44,7 +44,7 @@ export interface HistoryRow {
 function interruption(m: InProgressMigration): string {
   const what = m.direction === 'up' ? 'applying' : 'rolling back';
   const may = m.direction === 'up' ? 'partially applied' : 'partially undone';
-  return `interrupted: ${what} ${m.name} (started ${m.startedAt.toISOString()} by ${m.runner}) never finished; it may be ${may}`;
+  return `interrupted: ${what} ${m.name} (started ${m.startedAt.toISOString()} by ${m.runner}) did not complete (it failed, or its process died); it may be ${may}`;
 }
 
 /** Compares the files with the history, the checksums and the in-progress markers. */

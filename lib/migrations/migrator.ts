@@ -5,19 +5,16 @@ import { UsageError } from '../errors';
 import { migrationLockFor } from '../dialects/migration-lock-for';
 import { MigrationChecksums } from './checksums';
 import { InProgressMigrations, isSettled } from './in-progress-migrations';
+import { KnexMigrationTables } from './knex-migration-tables';
 import type { MigrationEvent, MigrationRun, MigratorOptions, UnlockReport } from './migration-events';
 import { MigrationFailedError, MigrationIntegrityError, MigrationLockBusyError } from './migration-errors';
-import { assessMigrations, HistoryRow, MigrationStatus } from './migration-status';
+import { assessMigrations, MigrationStatus } from './migration-status';
+import { RunRecorder } from './run-recorder';
 import { MigrationFile, TypeScriptMigrationSource } from './typescript-migration-source';
 
 const DEFAULTS = Object.freeze({ directory: './migrations', tableName: 'knex_migrations', lockTimeoutMs: 10 * 60_000 });
 
 type Direction = 'up' | 'down';
-
-interface Running {
-  readonly file: MigrationFile;
-  readonly started: number;
-}
 
 /**
  * Knex's migrator, run under a lock that cannot get stuck, with checksums of
@@ -40,23 +37,21 @@ interface Running {
 export class Migrator {
   readonly #db: Database;
   readonly #source: TypeScriptMigrationSource;
-  readonly #table: string;
   readonly #lockTimeoutMs: number;
   readonly #emit: (event: MigrationEvent) => void;
+  readonly #knexTables: KnexMigrationTables;
   readonly #checksums: MigrationChecksums;
   readonly #inProgress: InProgressMigrations;
-  #direction: Direction = 'up';
-  #running: Running | undefined;
-  #finished: { name: string; ms: number }[] = [];
 
   constructor(db: Database, options: MigratorOptions = {}) {
+    const table = options.tableName ?? DEFAULTS.tableName;
     this.#db = db;
     this.#source = new TypeScriptMigrationSource(options.directory ?? DEFAULTS.directory);
-    this.#table = options.tableName ?? DEFAULTS.tableName;
     this.#lockTimeoutMs = options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs;
     this.#emit = options.onEvent ?? (() => {});
-    this.#checksums = new MigrationChecksums(`${this.#table}_checksums`);
-    this.#inProgress = new InProgressMigrations(`${this.#table}_in_progress`);
+    this.#knexTables = new KnexMigrationTables(table);
+    this.#checksums = new MigrationChecksums(`${table}_checksums`);
+    this.#inProgress = new InProgressMigrations(`${table}_in_progress`);
   }
 
   /** The migrations folder, absolute. */
@@ -79,7 +74,7 @@ export class Migrator {
     const knex = this.#db.knex;
     const [files, history, checksums, inProgress] = await Promise.all([
       this.#source.getMigrations(),
-      this.#history(),
+      this.#knexTables.history(knex),
       this.#checksums.read(knex),
       this.#inProgress.read(knex),
     ]);
@@ -93,17 +88,18 @@ export class Migrator {
    */
   accept(files: readonly string[]): Promise<string[]> {
     return this.#locked(async () => {
+      const knex = this.#db.knex;
       await this.#prepare();
       const current = new Map((await this.#source.getMigrations()).map((f) => [f.name, f]));
-      const applied = new Set((await this.#history()).map((h) => h.name));
-      const stored = await this.#checksums.read(this.#db.knex);
+      const applied = new Set((await this.#knexTables.history(knex)).map((h) => h.name));
+      const stored = await this.#checksums.read(knex);
       const changed: string[] = [];
       for (const name of files.map((f) => path.basename(f))) {
         const file = current.get(name);
         if (!file) throw new UsageError(`accept: no migration file ${name} in ${this.directory}`);
         if (!applied.has(name)) throw new UsageError(`accept: ${name} is not applied; only applied migrations have checksums`);
         if (stored.get(name) === file.checksum) continue;
-        await this.#checksums.record(this.#db.knex, name, file.checksum);
+        await this.#checksums.record(knex, name, file.checksum);
         changed.push(name);
       }
       return changed;
@@ -115,10 +111,10 @@ export class Migrator {
    * markers of interrupted migrations (check the schema first). Never waits:
    * if a run is in progress, throws `MigrationLockBusyError` and clears nothing.
    */
-  async unlock(): Promise<UnlockReport> {
+  unlock(): Promise<UnlockReport> {
     return this.#locked(async () => {
       const knex = this.#db.knex;
-      const knexLockCleared = (await knex.schema.hasTable(`${this.#table}_lock`)) && (await this.#repairKnexLock());
+      const knexLockCleared = await this.#knexTables.repairLock(knex, this.#knexConfig());
       const interrupted = (await this.#inProgress.read(knex)).map((m) => m.name);
       await this.#inProgress.clear(knex, interrupted);
       return { knexLockCleared, interruptedCleared: interrupted };
@@ -126,7 +122,7 @@ export class Migrator {
   }
 
   async #locked<T>(fn: () => Promise<T>, timeoutMs = this.#lockTimeoutMs): Promise<T> {
-    const lock = migrationLockFor(this.#db.knex, this.#db.dialect, this.#table);
+    const lock = migrationLockFor(this.#db.knex, this.#db.dialect, this.#knexTables.table);
     try {
       const acquired = await lock.acquire(timeoutMs, (holder) => {
         if (timeoutMs > 0) this.#emit({ type: 'waiting', holder });
@@ -138,94 +134,54 @@ export class Migrator {
     }
   }
 
-  #knexConfig(): Knex.MigratorConfigWithLifecycleHooks {
+  #knexConfig(recorder?: RunRecorder): Knex.MigratorConfigWithLifecycleHooks {
     return {
-      tableName: this.#table,
+      tableName: this.#knexTables.table,
       migrationSource: this.#source,
       // Checked before anything runs, with messages that say what to do.
       disableMigrationsListValidation: true,
-      beforeEach: async (runner, [file]) => {
-        const f = file as MigrationFile;
-        const direction = this.#direction;
-        this.#running = { file: f, started: performance.now() };
-        this.#emit({ type: 'start', name: f.name, direction });
-        await this.#inProgress.mark(runner, f.name, direction);
-      },
-      afterEach: async (runner, [file]) => {
-        const f = file as MigrationFile;
-        const direction = this.#direction;
-        if (direction === 'up') await this.#checksums.record(runner, f.name, f.checksum);
-        else await this.#checksums.forget(runner, [f.name]);
-        const ms = performance.now() - (this.#running?.started ?? performance.now());
-        this.#running = undefined;
-        this.#finished.push({ name: f.name, ms });
-        this.#emit({ type: 'done', name: f.name, direction, ms });
-      },
+      ...recorder?.hooks(),
     };
   }
 
   /** Knex's tables (created by Knex, but here, under our lock), ours, and a sane Knex lock row. */
   async #prepare(): Promise<void> {
     const knex = this.#db.knex;
-    await knex.migrate.list(this.#knexConfig());
-    if (await this.#repairKnexLock()) {
+    await this.#knexTables.ensure(knex, this.#knexConfig());
+    if (await this.#knexTables.repairLock(knex, this.#knexConfig())) {
       this.#emit({
         type: 'notice',
-        message: `Knex's migration lock (${this.#table}_lock) was left set by an interrupted run or a concurrent plain Knex migration; reset it (this run holds the migration lock).`,
+        message: `Knex's migration lock (${this.#knexTables.lockTable}) was left set by an interrupted run or a concurrent plain Knex migration; reset it (this run holds the migration lock).`,
       });
     }
     await this.#checksums.ensure(knex);
     await this.#inProgress.ensure(knex);
   }
 
-  /**
-   * Knex's lock is a row that a killed run leaves set, and that concurrent
-   * first runs can duplicate; either way Knex refuses every later run. Under
-   * our lock no other runner is active, so anything but one unlocked row is
-   * stale. Returns whether it had to be reset.
-   */
-  async #repairKnexLock(): Promise<boolean> {
-    const rows: { is_locked: unknown }[] = await this.#db.knex(`${this.#table}_lock`).select('is_locked');
-    if (rows.length === 1 && Number(rows[0].is_locked) === 0) return false;
-    await this.#db.knex.migrate.forceFreeMigrationsLock({ tableName: this.#table, migrationSource: this.#source });
-    return true;
-  }
-
-  async #history(): Promise<HistoryRow[]> {
-    const knex = this.#db.knex;
-    if (!(await knex.schema.hasTable(this.#table))) return [];
-    const rows: { name: string; batch: number | string; migration_time: Date | string | number | null }[] = await knex(this.#table)
-      .select('name', 'batch', 'migration_time')
-      .orderBy('id');
-    return rows.map((r) => ({ name: r.name, batch: Number(r.batch), appliedAt: r.migration_time === null ? null : new Date(r.migration_time) }));
-  }
-
   async #run(direction: Direction): Promise<MigrationRun> {
-    this.#direction = direction;
-    this.#finished = [];
     await this.#prepare();
-    const knex = this.#db.knex;
     const status = await this.status();
     await this.#settleInProgress();
-    for (const problem of status.problems.filter((p) => p.startsWith('interrupted'))) {
-      this.#emit({ type: 'notice', message: `${problem}. Check the schema; this run goes on (\`migrate unlock\` clears the warning).` });
-    }
     const mismatched = status.migrations.filter((m) => m.state === 'edited').map((m) => m.name);
     const missing = status.migrations.filter((m) => m.state === 'missing').map((m) => m.name);
     if (mismatched.length > 0 || missing.length > 0) throw new MigrationIntegrityError(mismatched, missing);
+    for (const problem of status.problems.filter((p) => p.startsWith('interrupted'))) {
+      this.#emit({ type: 'notice', message: `${problem}. Check the schema; this run goes on (\`migrate unlock\` clears the warning).` });
+    }
     await this.#adoptChecksums();
 
     const lastBatch = Math.max(0, ...status.migrations.map((m) => m.batch ?? 0));
-    const todo = direction === 'up' ? status.pending : status.migrations.filter((m) => m.batch === lastBatch && lastBatch > 0).length;
-    if (todo === 0) return Object.freeze({ direction, batch: null, migrations: [], ms: 0 });
-    const lastBatchNames = status.migrations.filter((m) => m.batch === lastBatch).map((m) => m.name);
+    const lastBatchNames = status.migrations.filter((m) => lastBatch > 0 && m.batch === lastBatch).map((m) => m.name);
+    if ((direction === 'up' ? status.pending : lastBatchNames.length) === 0) return Object.freeze({ direction, batch: null, migrations: [], ms: 0 });
 
+    const recorder = new RunRecorder(direction, this.#checksums, this.#inProgress, this.#emit);
+    const migrate = this.#db.knex.migrate;
     const started = performance.now();
     try {
-      const [batch] = direction === 'up' ? await knex.migrate.latest(this.#knexConfig()) : await knex.migrate.rollback(this.#knexConfig());
-      return Object.freeze({ direction, batch: Number(batch), migrations: Object.freeze([...this.#finished]), ms: performance.now() - started });
+      const [batch] = direction === 'up' ? await migrate.latest(this.#knexConfig(recorder)) : await migrate.rollback(this.#knexConfig(recorder));
+      return Object.freeze({ direction, batch: Number(batch), migrations: Object.freeze([...recorder.finished]), ms: performance.now() - started });
     } catch (err) {
-      throw await this.#failure(err, direction, lastBatch, lastBatchNames);
+      throw recorder.running === undefined ? err : await this.#failure(err, recorder.running, direction, lastBatch, lastBatchNames);
     } finally {
       // The connection may be gone after a failure; the next run settles the markers then.
       await this.#settleInProgress().catch(() => {});
@@ -233,31 +189,28 @@ export class Migrator {
   }
 
   /** Describes a failed run from what the database now holds, not from what was attempted. */
-  async #failure(err: unknown, direction: Direction, lastBatch: number, lastBatchNames: readonly string[]): Promise<unknown> {
-    const running = this.#running;
-    this.#running = undefined;
-    if (running === undefined) return err;
-    const recorded = await this.#history().catch(() => undefined);
+  async #failure(err: unknown, failed: MigrationFile, direction: Direction, lastBatch: number, lastBatchNames: readonly string[]): Promise<MigrationFailedError> {
+    const recorded = await this.#knexTables.history(this.#db.knex).catch(() => undefined);
     const applied =
       recorded === undefined
         ? []
         : direction === 'up'
           ? recorded.filter((h) => h.batch === lastBatch + 1).map((h) => h.name)
           : lastBatchNames.filter((n) => !recorded.some((h) => h.name === n));
-    const module = await this.#source.getMigration(running.file).catch(() => undefined);
+    const module = await this.#source.getMigration(failed).catch(() => undefined);
     const ownTransaction = (module as { config?: { transaction?: unknown } } | undefined)?.config?.transaction !== false;
     const partialBecause = !ownTransaction
-      ? `${running.file.name} runs without a transaction (config.transaction = false)`
+      ? `${failed.name} runs without a transaction (config.transaction = false)`
       : this.#db.adapter.supportsTransactionalDdl
         ? undefined
         : `${this.#db.dialect} commits schema changes (DDL) as they run, whatever the transaction`;
-    return new MigrationFailedError({ migration: running.file.name, direction, applied, partialBecause, cause: err });
+    return new MigrationFailedError({ migration: failed.name, direction, applied, partialBecause, cause: err });
   }
 
   /** Deletes the in-progress markers whose outcome Knex's history now confirms. */
   async #settleInProgress(): Promise<void> {
     const knex = this.#db.knex;
-    const recorded = new Set((await this.#history()).map((h) => h.name));
+    const recorded = new Set((await this.#knexTables.history(knex)).map((h) => h.name));
     const settled = (await this.#inProgress.read(knex)).filter((m) => isSettled(m, recorded));
     await this.#inProgress.clear(knex, settled.map((m) => m.name));
   }
@@ -267,10 +220,12 @@ export class Migrator {
     const knex = this.#db.knex;
     const stored = await this.#checksums.read(knex);
     const files = new Map((await this.#source.getMigrations()).map((f) => [f.name, f]));
-    const adopted = (await this.#history()).map((h) => files.get(h.name)).filter((f): f is MigrationFile => f !== undefined && !stored.has(f.name));
+    const history = await this.#knexTables.history(knex);
+    const adopted = history.map((h) => files.get(h.name)).filter((f): f is MigrationFile => f !== undefined && !stored.has(f.name));
     for (const f of adopted) await this.#checksums.record(knex, f.name, f.checksum);
     if (adopted.length > 0) {
-      this.#emit({ type: 'notice', message: `recorded checksums of ${adopted.length} migration(s) applied before checksums were kept: ${adopted.map((f) => f.name).join(', ')}` });
+      const names = adopted.map((f) => f.name).join(', ');
+      this.#emit({ type: 'notice', message: `recorded checksums of ${adopted.length} migration(s) applied before checksums were kept: ${names}` });
     }
   }
 }
