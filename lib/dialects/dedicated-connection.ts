@@ -1,35 +1,41 @@
 import knexFactory, { Knex } from 'knex';
 
+interface KnexClient {
+  config: Knex.Config;
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<unknown>;
+}
+
 /**
  * One connection, taken out of a private one-connection pool and kept until
- * `close()`, so that session state (a lock) stays on it: a pool would hand
- * it to other queries, and reap it when idle, silently dropping the lock.
+ * `close()`, so that session state (a lock) stays on it: a shared pool would
+ * hand it to other queries, and reap it when idle, silently dropping the
+ * lock. Opened on first use; usable again after `close()` (a new session).
  */
 export class DedicatedConnection {
-  readonly #knex: Knex;
-  #connection: unknown;
+  readonly #config: Knex.Config;
+  #open: { knex: Knex; connection: unknown } | undefined;
 
-  /** A new connection configured like `knex`'s, outside its pool. */
+  /** A connection configured like `knex`'s, outside its pool. */
   constructor(knex: Knex) {
-    const config = (knex.client as { config: Knex.Config }).config;
-    this.#knex = knexFactory({ ...config, pool: { min: 0, max: 1 } });
+    this.#config = { ...(knex.client as KnexClient).config, pool: { min: 0, max: 1 } };
   }
 
   /** Runs one statement on the connection; returns the driver's raw result. */
   async raw<T = unknown>(sql: string, bindings: readonly Knex.RawBinding[] = []): Promise<T> {
-    if (this.#connection === undefined) this.#connection = await (this.#knex.client as KnexClient).acquireConnection();
-    return (await this.#knex.raw(sql, bindings as Knex.RawBinding[]).connection(this.#connection)) as T;
+    if (this.#open === undefined) {
+      const knex = knexFactory(this.#config);
+      this.#open = { knex, connection: await (knex.client as KnexClient).acquireConnection() };
+    }
+    const { knex, connection } = this.#open;
+    return (await knex.raw(sql, bindings as Knex.RawBinding[]).connection(connection)) as T;
   }
 
   async close(): Promise<void> {
-    const connection = this.#connection;
-    this.#connection = undefined;
-    if (connection !== undefined) await (this.#knex.client as KnexClient).releaseConnection(connection);
-    await this.#knex.destroy();
+    const open = this.#open;
+    this.#open = undefined;
+    if (open === undefined) return;
+    await (open.knex.client as KnexClient).releaseConnection(open.connection);
+    await open.knex.destroy();
   }
-}
-
-interface KnexClient {
-  acquireConnection(): Promise<unknown>;
-  releaseConnection(connection: unknown): Promise<unknown>;
 }
