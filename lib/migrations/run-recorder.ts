@@ -14,14 +14,18 @@ export class RunRecorder {
   readonly finished: { readonly name: string; readonly ms: number }[] = [];
   /** The migration running now; still set after it threw. */
   running: MigrationFile | undefined;
+  readonly direction: 'up' | 'down';
+  readonly #checksums: MigrationChecksums;
+  readonly #inProgress: InProgressMigrations;
+  readonly #emit: (event: MigrationEvent) => void;
   #started = 0;
 
-  constructor(
-    readonly direction: 'up' | 'down',
-    private readonly checksums: MigrationChecksums,
-    private readonly inProgress: InProgressMigrations,
-    private readonly emit: (event: MigrationEvent) => void,
-  ) {}
+  constructor(direction: 'up' | 'down', checksums: MigrationChecksums, inProgress: InProgressMigrations, emit: (event: MigrationEvent) => void) {
+    this.direction = direction;
+    this.#checksums = checksums;
+    this.#inProgress = inProgress;
+    this.#emit = emit;
+  }
 
   hooks(): Pick<Knex.MigratorConfigWithLifecycleHooks, 'beforeEach' | 'afterEach'> {
     return {
@@ -29,17 +33,17 @@ export class RunRecorder {
         const file = migration as MigrationFile;
         this.running = file;
         this.#started = performance.now();
-        this.emit({ type: 'start', name: file.name, direction: this.direction });
-        await this.inProgress.mark(runner, file.name, this.direction);
+        this.#emit({ type: 'start', name: file.name, direction: this.direction });
+        await this.#inProgress.mark(runner, file.name, this.direction);
       },
       afterEach: async (runner, [migration]) => {
         const file = migration as MigrationFile;
-        if (this.direction === 'up') await this.checksums.record(runner, file.name, file.checksum);
-        else await this.checksums.forget(runner, [file.name]);
+        if (this.direction === 'up') await this.#checksums.record(runner, file.name, file.checksum);
+        else await this.#checksums.forget(runner, [file.name]);
         const ms = performance.now() - this.#started;
         this.running = undefined;
         this.finished.push(Object.freeze({ name: file.name, ms }));
-        this.emit({ type: 'done', name: file.name, direction: this.direction, ms });
+        this.#emit({ type: 'done', name: file.name, direction: this.direction, ms });
       },
     };
   }
