@@ -103,6 +103,12 @@ forEachDialect('bin/migrate after kill -9', (d) => {
     expect(unlock.stderr).to.contain('another migration run holds the migration lock');
     expect(unlock.stderr).to.match(holder);
 
+    // status does not wait, and does not mistake the running migration for an interrupted one.
+    const status = await s.run(['status']);
+    expect(status.code, status.stdout).to.equal(0);
+    expect(status.stdout).to.match(new RegExp(`${d.pick({ sqlite: 'pending', postgres: 'pending', mysql: 'running' })}\\s+001_hang\\.ts`));
+    expect(status.stdout).to.match(/A migration run is in progress \(.+\)\./);
+
     const impatient = await s.run(['--lock-timeout', '1']);
     expect(impatient.code, impatient.stderr).to.equal(4);
     expect(impatient.stderr).to.match(/Waiting for the migration lock, held by/);

@@ -96,7 +96,7 @@ export class MigrateScenario {
       postgres: () => this.d.knex.raw(`CREATE DATABASE "${name}"`),
       mysql: () => this.d.knex.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`),
     })();
-    this.#url = this.d.name === 'sqlite' ? sqliteUrl(name) : withDatabase(this.d.url, name);
+    this.#url = this.d.pick({ sqlite: sqliteUrl(name), postgres: withDatabase(this.d.url, name), mysql: withDatabase(this.d.url, name) });
     return this;
   }
 

@@ -14,6 +14,7 @@ export function formatStatus(status: MigrationStatus, target: string): string {
   if (rows.length === 0) out.push('  (no migration files)');
   else out.push(line(header), ...rows.map(line));
   out.push('', `${status.applied} applied, ${status.pending} pending.`);
+  if (status.runningBy !== undefined) out.push(`A migration run is in progress (${status.runningBy}).`);
   if (status.problems.length > 0) out.push('', `Problems (${status.problems.length}):`, ...status.problems.map((p) => `  ${p}`));
   return `${out.join('\n')}\n`;
 }

@@ -8,9 +8,11 @@ import type { MigrationFile } from './typescript-migration-source';
  * - `edited`: applied, but the file changed since (checksum mismatch);
  * - `missing`: applied, but the file is gone;
  * - `interrupted`: a run started it (or its rollback) and died or failed
- *   without recording the outcome; its changes may be partly applied.
+ *   without recording the outcome; its changes may be partly applied;
+ * - `running`: the run that holds the migration lock is running it now
+ *   (visible only where the migration's changes commit as they go).
  */
-export type MigrationState = 'applied' | 'pending' | 'edited' | 'missing' | 'interrupted';
+export type MigrationState = 'applied' | 'pending' | 'edited' | 'missing' | 'interrupted' | 'running';
 
 /** One migration as `status` sees it. */
 export interface MigrationStatusEntry {
@@ -32,6 +34,8 @@ export interface MigrationStatus {
   readonly pending: number;
   /** One line per problem (`checksum mismatch: <file>`...); empty when all is well. */
   readonly problems: readonly string[];
+  /** The run holding the migration lock while the status was read, if any. */
+  readonly runningBy: string | undefined;
 }
 
 /** A row of Knex's history table. */
@@ -54,6 +58,8 @@ export function assessMigrations(input: {
   history: readonly HistoryRow[];
   checksums: ReadonlyMap<string, string>;
   inProgress: readonly InProgressMigration[];
+  /** A run that holds the lock now: its markers are live, not left by a crash. */
+  runningBy?: string;
 }): MigrationStatus {
   const recorded = new Map(input.history.map((h) => [h.name, h]));
   const files = new Map(input.files.map((f) => [f.name, f]));
@@ -74,7 +80,9 @@ export function assessMigrations(input: {
       state = 'edited';
       issues.push(`checksum mismatch: ${name}`);
     }
-    if (marker) {
+    if (marker && input.runningBy !== undefined) {
+      if (state === 'applied' || state === 'pending') state = 'running';
+    } else if (marker) {
       if (state === 'applied' || state === 'pending') state = 'interrupted';
       issues.push(interruption(marker));
     }
@@ -87,5 +95,6 @@ export function assessMigrations(input: {
     applied: input.history.length,
     pending: migrations.filter((m) => m.batch === null).length,
     problems: Object.freeze(problems),
+    runningBy: input.runningBy,
   });
 }

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { Knex } from 'knex';
 import type { Database } from '../database';
 import { UsageError } from '../errors';
+import type { MigrationLock } from '../dialects/migration-lock';
 import { migrationLockFor } from '../dialects/migration-lock-for';
 import { MigrationChecksums } from './checksums';
 import { InProgressMigrations, isSettled } from './in-progress-migrations';
@@ -69,8 +70,21 @@ export class Migrator {
     return this.#locked(() => this.#run('down'));
   }
 
-  /** Every migration and its state, and the problems found. Read-only: takes no lock, creates no table. */
+  /**
+   * Every migration and its state, and the problems found. Read-only: waits
+   * for no lock and creates no table; it asks whether a run holds the lock,
+   * so that a migration running now is not mistaken for one a crash left.
+   */
   async status(): Promise<MigrationStatus> {
+    const lock = this.#lock();
+    try {
+      return await this.#assess(await lock.holder());
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async #assess(runningBy: string | undefined): Promise<MigrationStatus> {
     const knex = this.#db.knex;
     const [files, history, checksums, inProgress] = await Promise.all([
       this.#source.getMigrations(),
@@ -78,7 +92,7 @@ export class Migrator {
       this.#checksums.read(knex),
       this.#inProgress.read(knex),
     ]);
-    return assessMigrations({ directory: this.directory, files, history, checksums, inProgress });
+    return assessMigrations({ directory: this.directory, files, history, checksums, inProgress, runningBy });
   }
 
   /**
@@ -121,8 +135,12 @@ export class Migrator {
     }, 0);
   }
 
+  #lock(): MigrationLock {
+    return migrationLockFor(this.#db.knex, this.#db.dialect, this.#knexTables.table);
+  }
+
   async #locked<T>(fn: () => Promise<T>, timeoutMs = this.#lockTimeoutMs): Promise<T> {
-    const lock = migrationLockFor(this.#db.knex, this.#db.dialect, this.#knexTables.table);
+    const lock = this.#lock();
     try {
       const acquired = await lock.acquire(timeoutMs, (holder) => {
         if (timeoutMs > 0) this.#emit({ type: 'waiting', holder });
@@ -160,7 +178,8 @@ export class Migrator {
 
   async #run(direction: Direction): Promise<MigrationRun> {
     await this.#prepare();
-    const status = await this.status();
+    // This run holds the lock: every marker it finds was left by another.
+    const status = await this.#assess(undefined);
     await this.#settleInProgress();
     const mismatched = status.migrations.filter((m) => m.state === 'edited').map((m) => m.name);
     const missing = status.migrations.filter((m) => m.state === 'missing').map((m) => m.name);
