@@ -54,3 +54,16 @@ export type { Operation } from './errors';
 
 // Migrations
 export { addVersionColumn } from './migrations/version-column';
+export { migrate } from './migrations/migrate';
+export { Migrator } from './migrations/migrator';
+export type { MigrationEvent, MigrationRun, MigratorOptions, UnlockReport } from './migrations/migration-events';
+export type { MigrationState, MigrationStatus, MigrationStatusEntry } from './migrations/migration-status';
+export { TypeScriptMigrationSource } from './migrations/typescript-migration-source';
+export type { MigrationFile } from './migrations/typescript-migration-source';
+export {
+  MigrationError,
+  MigrationLoadError,
+  MigrationIntegrityError,
+  MigrationLockBusyError,
+  MigrationFailedError,
+} from './migrations/migration-errors';

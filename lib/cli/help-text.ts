@@ -1,0 +1,31 @@
+/** `bin/migrate --help`. */
+export const HELP_TEXT = `Usage: migrate [command] [options]
+
+Applies Knex migrations (JavaScript or TypeScript) under a lock that
+concurrent runs queue on and that a killed run cannot leave behind.
+
+Commands:
+  latest            apply every pending migration as one batch (the default)
+  status            list migrations, applied or pending, and any problem
+  rollback          undo the last batch
+  make <name>       write a new TypeScript migration, <timestamp>_<name>.ts
+  accept <file>...  accept the edited content of applied migration files
+  unlock            clear what a killed run left (Knex's lock row, the
+                    interrupted-migration warnings); never needed for the lock
+  help              show this text
+
+Options:
+  --url <url>             database: sqlite:PATH, postgres://..., mysql://...
+                          (default: $DATABASE_URL)
+  --dir <path>            migrations folder (default: ./migrations)
+  --lock-timeout <secs>   how long to wait for another run (default: 600)
+  -h, --help              show this text
+
+Exit codes:
+  0  done, nothing to do, or status found no problem
+  1  a migration failed, or the database could not be reached
+  2  bad command line, no database URL, or no migrations folder
+  3  an applied migration file was edited or deleted (nothing ran), or
+     status found a problem (also an interrupted migration)
+  4  another run holds the migration lock (nothing ran)
+`;

@@ -1,0 +1,131 @@
+import * as path from 'node:path';
+import { connect } from '../connect';
+import type { Database } from '../database';
+import { configForUrl } from '../dialects/adapter-for';
+import { UsageError } from '../errors';
+import { makeMigration } from '../migrations/make-migration';
+import type { MigrationEvent, MigrationRun } from '../migrations/migration-events';
+import { MigrationIntegrityError, MigrationLockBusyError } from '../migrations/migration-errors';
+import { Migrator } from '../migrations/migrator';
+import { ExitCode } from './exit-codes';
+import { formatStatus } from './format-status';
+import { HELP_TEXT } from './help-text';
+import { MigrateCommand, parseMigrateArgs } from './parse-migrate-args';
+
+/** Where the CLI writes: results to `stdout`, progress notes and errors to `stderr`. */
+export interface CliOutput {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+// Knex's migrator logs its own copy of a failure; the error we print says more.
+const KNEX_FAILURE_LOG = /^(migration file ".*" failed|migration failed with error|Can't take lock|If you are sure migrations)/;
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+function ms(n: number): string {
+  return n < 10_000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(1)} s`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function exitCodeFor(err: unknown): ExitCode {
+  if (err instanceof UsageError) return ExitCode.USAGE;
+  if (err instanceof MigrationIntegrityError) return ExitCode.INTEGRITY;
+  if (err instanceof MigrationLockBusyError) return ExitCode.LOCKED;
+  return ExitCode.FAILED;
+}
+
+function open(url: string, out: CliOutput): Database {
+  const warn = (message: unknown): void => {
+    const text = String(message);
+    if (!KNEX_FAILURE_LOG.test(text)) out.stderr.write(`knex: ${text}\n`);
+  };
+  return connect({ ...configForUrl(url), log: { warn, error: warn, deprecate: warn, debug: () => {} } });
+}
+
+function progress(out: CliOutput): (event: MigrationEvent) => void {
+  return (event) => {
+    if (event.type === 'waiting') out.stderr.write(`Waiting for the migration lock, held by ${event.holder ?? 'another run'}...\n`);
+    else if (event.type === 'notice') out.stderr.write(`note: ${event.message}\n`);
+    else if (event.type === 'done') out.stdout.write(`  ${event.direction.padEnd(4)}  ${event.name}  (${ms(event.ms)})\n`);
+  };
+}
+
+function summary(run: MigrationRun): string {
+  if (run.batch === null) return run.direction === 'up' ? 'Already up to date: no pending migration.\n' : 'Nothing to roll back.\n';
+  const what = run.direction === 'up' ? 'applied' : 'rolled back';
+  return `Batch ${run.batch} ${what}: ${plural(run.migrations.length, 'migration')} in ${ms(run.ms)}.\n`;
+}
+
+async function execute(cmd: Exclude<MigrateCommand, { command: 'help' | 'make' }>, out: CliOutput): Promise<ExitCode> {
+  const target = redact(cmd.url);
+  const db = open(cmd.url, out);
+  try {
+    const migrator = new Migrator(db, { directory: cmd.directory, lockTimeoutMs: cmd.lockTimeoutMs, onEvent: progress(out) });
+    switch (cmd.command) {
+      case 'status': {
+        const status = await migrator.status();
+        out.stdout.write(formatStatus(status, target));
+        return status.problems.length > 0 ? ExitCode.INTEGRITY : ExitCode.OK;
+      }
+      case 'latest':
+      case 'rollback': {
+        const verb = cmd.command === 'latest' ? 'Migrating' : 'Rolling back';
+        out.stdout.write(`${verb} ${target} with ${path.relative(process.cwd(), migrator.directory) || '.'}\n`);
+        out.stdout.write(summary(cmd.command === 'latest' ? await migrator.latest() : await migrator.rollback()));
+        return ExitCode.OK;
+      }
+      case 'accept': {
+        const changed = await migrator.accept(cmd.files);
+        for (const name of cmd.files.map((f) => path.basename(f))) {
+          out.stdout.write(changed.includes(name) ? `accepted the new checksum of ${name}\n` : `${name} already matches its checksum\n`);
+        }
+        return ExitCode.OK;
+      }
+      case 'unlock': {
+        const report = await migrator.unlock();
+        out.stdout.write(report.knexLockCleared ? "Reset Knex's migration lock row.\n" : "Knex's migration lock was not set.\n");
+        for (const name of report.interruptedCleared) out.stdout.write(`Cleared the interrupted-migration warning for ${name}.\n`);
+        out.stdout.write('No migration run holds the lock.\n');
+        return ExitCode.OK;
+      }
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * Runs `bin/migrate` with `argv` (without the node and script paths) and
+ * resolves to its exit code; never throws.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runMigrateCli(['status', '--url', 'sqlite:./app.db'], process.env);
+ * ```
+ */
+export async function runMigrateCli(argv: readonly string[], env: NodeJS.ProcessEnv, out: CliOutput = process): Promise<ExitCode> {
+  try {
+    const cmd = parseMigrateArgs(argv, env);
+    if (cmd.command === 'help') {
+      out.stdout.write(HELP_TEXT);
+      return ExitCode.OK;
+    }
+    if (cmd.command === 'make') {
+      const file = await makeMigration(cmd.directory, cmd.name);
+      out.stdout.write(`Created ${path.relative(process.cwd(), file)}\n`);
+      return ExitCode.OK;
+    }
+    return await execute(cmd, out);
+  } catch (err) {
+    // A refused connection can arrive as an AggregateError with an empty message.
+    const message = (err instanceof Error && err.message) || (err as { code?: string }).code || String(err);
+    out.stderr.write(`error: ${message}\n`);
+    return exitCodeFor(err);
+  }
+}
