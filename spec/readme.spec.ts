@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { addVersionColumn } from '../lib';
+import { sqliteUrl } from './support/dialects';
 import { forEachDialect } from './support/for-each-dialect';
 import { recreateTable } from './support/schema';
 
@@ -22,6 +23,14 @@ function readmeQuickstart(): string {
 describe('README', () => {
   it('shows the quickstart exactly as examples/quickstart.mts has it', () => {
     expect(readmeQuickstart()).to.equal(fs.readFileSync(path.join(root, 'examples', 'quickstart.mts'), 'utf8'));
+  });
+
+  it('npm run demo: bin/migrate applies ./migrations to a fresh SQLite file, then the quickstart prints the conflict', async () => {
+    const url = sqliteUrl('demo');
+    const script = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.demo as string;
+    const { stdout } = await run('sh', ['-c', script], { cwd: root, env: { ...process.env, DATABASE_URL: url }, timeout: 60_000 });
+    expect(stdout).to.match(/up +\d+_create_products\.ts/);
+    expect(stdout).to.match(/Product 1 was changed by someone else/);
   });
 });
 
