@@ -9,6 +9,7 @@ const EXPORTS = [
   'AutoIncVersionField',
   'BooleanField',
   'CharField',
+  'ConditionalVersionField',
   'Database',
   'DateTimeField',
   'DoesNotExist',
@@ -18,20 +19,31 @@ const EXPORTS = [
   'IntegerVersionField',
   'JsonField',
   'KnexConcurrencyError',
+  'MissingTriggerError',
   'Model',
   'ModelDefinitionError',
   'ModelQuery',
   'RecordDeletedError',
   'RecordModifiedError',
   'TextField',
+  'TriggerVersionField',
   'UsageError',
   'ValidationError',
   'VersionField',
   'addVersionColumn',
+  'applyConcurrencyCheck',
+  'checkTriggersAfterMigration',
+  'checkVersionTriggers',
   'connect',
+  'createVersionTrigger',
   'disableConcurrency',
+  'disableIncrement',
+  'dropVersionTrigger',
+  'getRevision',
   'isChanged',
+  'listVersionTriggers',
   'retryOnConflict',
+  'versionTriggerName',
 ];
 
 const root = path.resolve(__dirname, '..', '..');
@@ -54,7 +66,7 @@ describe('public API', () => {
   });
 
   it('errors share one root and keep their names', () => {
-    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError]) {
+    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.MissingTriggerError]) {
       expect(E.prototype).to.be.instanceOf(api.KnexConcurrencyError);
     }
     expect(new api.DoesNotExist('Product', 7).name).to.equal('DoesNotExist');
