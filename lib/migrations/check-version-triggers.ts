@@ -4,8 +4,8 @@ import { metaOf, Model } from '../model';
 import { versionTriggerName } from './version-trigger-name';
 import { InstalledVersionTrigger, listVersionTriggers, TriggerConnection, triggerSupport, triggerTarget } from './version-triggers';
 
-/** A model class, or a table and its version column, whose trigger should exist. */
-export type TriggerSubject = (abstract new () => Model) | { readonly table: string; readonly column: string };
+/** A model class, or a table and its version column (and a name for messages), whose trigger should exist. */
+export type TriggerSubject = (abstract new () => Model) | { readonly table: string; readonly column: string; readonly model?: string };
 
 /** A version trigger that is not as it should be. */
 export interface VersionTriggerProblem {
@@ -42,7 +42,7 @@ export function triggerTargetsOf(subjects: readonly TriggerSubject[]): TriggerTa
       if (meta.version?.field instanceof TriggerVersionField) out.push({ table: meta.table, column: meta.version.column, model: meta.modelName });
     } else {
       triggerTarget(s?.table, s?.column, 'checkVersionTriggers');
-      out.push({ table: s.table, column: s.column });
+      out.push(s.model === undefined ? { table: s.table, column: s.column } : { table: s.table, column: s.column, model: s.model });
     }
   }
   return out;
