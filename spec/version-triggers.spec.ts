@@ -101,8 +101,11 @@ forEachDialect('version trigger tooling: create, drop, list, check', (d) => {
     for (const [t] of tables) await d.knex.schema.dropTable(t);
   });
 
-  it('refuses a table that does not exist, and bad arguments', async () => {
+  it('refuses a table that does not exist, a column it lacks, and bad arguments', async () => {
     await rejection(createVersionTrigger(d.knex, 'tooling_missing', 'version'), UsageError);
+    const err = await rejection(createVersionTrigger(d.knex, table, 'revision'), UsageError);
+    expect(err.message).to.match(/has no column revision \(it has id, name, .*version\)/);
+    expect(await listVersionTriggers(d.knex)).to.deep.equal([]);
     await rejection(createVersionTrigger(d.knex, '', 'version'), UsageError);
     await rejection(createVersionTrigger({} as never, table, 'version'), UsageError);
   });

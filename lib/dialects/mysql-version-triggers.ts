@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { UsageError } from '../errors';
 import { CatalogTrigger, rawRows, splitTable, TriggerStatus, VersionTriggerDialect, VersionTriggerTarget } from './version-trigger-dialect';
 
 const q = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
@@ -44,10 +43,6 @@ export const mysqlVersionTriggers: VersionTriggerDialect = {
   async create(knex, t) {
     if (await exists(knex, t)) return false;
     const [schema, table] = splitTable(t.table);
-    const found = rawRows(
-      await knex.raw('SELECT 1 AS ok FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?', [schema ?? null, table]),
-    );
-    if (found.length === 0) throw new UsageError(`createVersionTrigger(): there is no table ${t.table}; create the table first`);
     const col = q(t.column);
     try {
       await knex.raw(`CREATE TRIGGER ${qualified(schema, t.name)} BEFORE UPDATE ON ${qualified(schema, table)} FOR EACH ROW SET NEW.${col} = COALESCE(OLD.${col}, 0) + 1`);

@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { UsageError } from '../errors';
 import { CatalogTrigger, rawRows, TriggerStatus, VersionTriggerDialect, VersionTriggerTarget } from './version-trigger-dialect';
 
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -7,8 +6,6 @@ const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 /** The columns that find the row again: the primary key, or the rowid of a table without one. */
 async function rowKey(knex: Knex, table: string): Promise<string[]> {
-  const found = rawRows(await knex.raw("SELECT 1 AS ok FROM sqlite_master WHERE type = 'table' AND name = ?", [table]));
-  if (found.length === 0) throw new UsageError(`createVersionTrigger(): there is no table ${table}; create the table first`);
   const pk = rawRows(await knex.raw('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk', [table]));
   return pk.length === 0 ? ['rowid'] : pk.map((r) => String(r.name));
 }

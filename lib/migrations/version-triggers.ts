@@ -68,6 +68,10 @@ export function triggerTarget(table: unknown, column: unknown, caller: string): 
 export async function createVersionTrigger(knex: TriggerConnection, table: string, column: string): Promise<boolean> {
   const target = triggerTarget(table, column, 'createVersionTrigger');
   const support = triggerSupport(knex, 'createVersionTrigger');
+  // SQLite and PostgreSQL would accept a trigger on a misspelled column and fail every UPDATE later.
+  const columns = await support.dialect.columns(support.knex, table);
+  if (columns === undefined) throw new UsageError(`createVersionTrigger(): there is no table ${table}; create the table first`);
+  if (!columns.includes(column)) throw new UsageError(`createVersionTrigger(): ${table} has no column ${column} (it has ${columns.join(', ')}); add it with addVersionColumn(t, '${column}')`);
   return support.dialect.create(support.knex, target);
 }
 
