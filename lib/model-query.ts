@@ -151,12 +151,13 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     }
     if (Object.keys(set).length === 0) throw new UsageError(`${meta.modelName}.query().update() needs at least one field to set`);
     const version = meta.version;
-    if (version !== undefined && version.field.incrementsFor(Object.keys(values))) {
+    if (version !== undefined && version.field.incrementsFor(Object.keys(values).map((name) => ({ name })))) {
       const write = version.field.updateVersion(quote(this.#db, version.column), undefined);
-      if (write.set !== null) set[version.column] = this.#db.knex.raw(write.set, write.bindings as Knex.RawBinding[]);
-      // Kept by a trigger: without it the rows would be written unprotected. A bulk write has
-      // no single version to see move, so ask the catalog (in the same transaction, if any).
-      else if ((await versionTriggerStatus(this.#db.runner(), meta.table, version.column)) !== 'present') {
+      if (write.set !== null) {
+        set[version.column] = this.#db.knex.raw(write.set, write.bindings as Knex.RawBinding[]);
+      } else if ((await versionTriggerStatus(this.#db.runner(), meta.table, version.column)) !== 'present') {
+        // Kept by a trigger: without it the rows would be written unprotected. A bulk write has
+        // no single version to see move, so ask the catalog (in the same transaction, if any).
         throw new MissingTriggerError({ model: meta.modelName, table: meta.table, column: version.column, trigger: versionTriggerName(meta.table, version.column) });
       }
     }

@@ -308,7 +308,7 @@ export class Model {
           `nothing was written. Save it outside disableIncrement(), or limit that to other models: disableIncrement(OtherModel, fn)`,
       );
     }
-    const increment = !incrementOff && meta.concurrency.increment && version.field.incrementsFor(changed.map((f) => f.name));
+    const increment = !incrementOff && meta.concurrency.increment && version.field.incrementsFor(changed);
     return { held, check: !checkOff, increment };
   }
 

@@ -39,9 +39,9 @@ export class ConditionalVersionField extends AutoIncVersionField {
     this.ignoreFields = ignoreFields === undefined ? undefined : Object.freeze([...ignoreFields]);
   }
 
-  override incrementsFor(changed: readonly string[]): boolean {
-    if (this.checkFields !== undefined) return changed.some((name) => this.checkFields!.includes(name));
-    return changed.some((name) => !this.ignoreFields!.includes(name));
+  override incrementsFor(changed: readonly { readonly name: string }[]): boolean {
+    if (this.checkFields !== undefined) return changed.some((f) => this.checkFields!.includes(f.name));
+    return changed.some((f) => !this.ignoreFields!.includes(f.name));
   }
 
   override definitionProblem(model: { readonly fields: readonly string[]; readonly pk: string; readonly self: string }): string | undefined {

@@ -46,8 +46,8 @@ export abstract class VersionField extends Field<number> {
    */
   readonly canSkipIncrement: boolean = true;
 
-  /** Whether a write of these fields (property names) raises the version; a checked write that does not is a "shadow save". */
-  incrementsFor(_changed: readonly string[]): boolean {
+  /** Whether a write of these fields (by property name) raises the version; a checked write that does not is a "shadow save". */
+  incrementsFor(_changed: readonly { readonly name: string }[]): boolean {
     return true;
   }
 
