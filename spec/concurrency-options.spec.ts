@@ -83,9 +83,16 @@ forEachDialect('concurrency options: disableIncrement, per-model options, getRev
         });
         expect(a.version).to.equal(va);
         expect(b.version).not.to.equal(vb);
+        // Back afterwards, also when fn throws.
+        await rejection(disableIncrement(async () => {
+          throw new UsageError('boom');
+        }), UsageError);
+        a.stock = 2;
+        await a.save();
+        expect(kind.isNext(va, a.version)).to.equal(true);
         // Nested with disableConcurrency: both switches apply inside, neither outside.
         const stale = await Product.get(a.id);
-        a.stock = 2;
+        a.stock = 3;
         await a.save();
         stale.stock = 3;
         const held = stale.version;
