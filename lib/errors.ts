@@ -96,6 +96,48 @@ export class RecordDeletedError extends RecordModifiedError {
   }
 }
 
+/**
+ * A `TriggerVersionField` write found no working version trigger: the
+ * version did not move. Nothing was written (the write was rolled back, or
+ * never ran). Create the trigger and retry.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await product.save();
+ * } catch (err) {
+ *   if (!(err instanceof MissingTriggerError)) throw err;
+ *   await createVersionTrigger(db.knex, err.table, err.column); // or bin/migrate triggers create
+ * }
+ * ```
+ */
+export class MissingTriggerError extends KnexConcurrencyError {
+  /** Model class name. */
+  readonly model: string;
+  readonly table: string;
+  /** The version column the trigger maintains. */
+  readonly column: string;
+  /** The name the trigger has when `createVersionTrigger` creates it. */
+  readonly trigger: string;
+  /** Primary key of the row, `undefined` for a bulk `query().update()`. */
+  readonly pk: unknown;
+
+  constructor(details: { model: string; table: string; column: string; trigger: string; pk?: unknown }) {
+    const what = details.pk === undefined ? `${details.model}.query().update() was refused` : `${details.model} ${String(details.pk)} was not saved`;
+    super(
+      `${what}: the version trigger "${details.trigger}" on table ${details.table} is missing or disabled, ` +
+        `so ${details.table}.${details.column} would not rise and the write would go unprotected. Nothing was written. ` +
+        `Create it with createVersionTrigger(knex, '${details.table}', '${details.column}') in a migration, ` +
+        `or run: bin/migrate triggers create --table ${details.table} --column ${details.column}`,
+    );
+    this.model = details.model;
+    this.table = details.table;
+    this.column = details.column;
+    this.trigger = details.trigger;
+    this.pk = details.pk;
+  }
+}
+
 /** `Model.get(pk)` or `refresh()` found no row. */
 export class DoesNotExist extends KnexConcurrencyError {
   readonly model: string;

@@ -14,6 +14,7 @@ export type { DialectName } from './dialects/dialect-adapter';
 // Models and queries
 export { Model } from './model';
 export type { Attributes, CreateAttributes, ModelClass, SaveOptions } from './model';
+export type { ModelConcurrencyOptions } from './model-meta';
 export { ModelQuery } from './model-query';
 
 // Fields
@@ -33,9 +34,16 @@ export { JsonField } from './fields/json-field';
 export { VersionField } from './fields/version-field';
 export { IntegerVersionField } from './fields/integer-version-field';
 export { AutoIncVersionField } from './fields/auto-inc-version-field';
+export { TriggerVersionField } from './fields/trigger-version-field';
+export { ConditionalVersionField } from './fields/conditional-version-field';
+export type { ConditionalVersionFieldOptions } from './fields/conditional-version-field';
 
 // Concurrency controls
 export { disableConcurrency } from './disable-concurrency';
+export { disableIncrement } from './disable-increment';
+export { getRevision } from './get-revision';
+export { applyConcurrencyCheck } from './apply-concurrency-check';
+export type { VersionFieldSpec } from './apply-concurrency-check';
 export { isChanged } from './is-changed';
 export { retryOnConflict } from './retry-on-conflict';
 export type { RetryOptions } from './retry-on-conflict';
@@ -49,6 +57,7 @@ export {
   ValidationError,
   ModelDefinitionError,
   UsageError,
+  MissingTriggerError,
 } from './errors';
 export type { Operation } from './errors';
 
@@ -66,4 +75,10 @@ export {
   MigrationIntegrityError,
   MigrationLockBusyError,
   MigrationFailedError,
+  MigrationTriggerError,
 } from './migrations/migration-errors';
+export { createVersionTrigger, dropVersionTrigger, listVersionTriggers } from './migrations/version-triggers';
+export type { InstalledVersionTrigger, TriggerConnection } from './migrations/version-triggers';
+export { checkVersionTriggers, checkTriggersAfterMigration } from './migrations/check-version-triggers';
+export type { TriggerSubject, VersionTriggerProblem } from './migrations/check-version-triggers';
+export { versionTriggerName } from './migrations/version-trigger-name';

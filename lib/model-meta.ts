@@ -17,6 +17,18 @@ export interface VersionBinding extends FieldBinding {
 type Values = Record<string, unknown>;
 
 /**
+ * Per-model concurrency options: `static concurrency = { enabled: false }`
+ * writes without the version check (the version still rises);
+ * `{ increment: false }` checks the version but never raises it.
+ */
+export interface ModelConcurrencyOptions {
+  readonly enabled?: boolean;
+  readonly increment?: boolean;
+}
+
+const CONCURRENCY_KEYS = new Set(['enabled', 'increment']);
+
+/**
  * Everything about a model class that does not change between instances,
  * computed once when the class is first used: its fields, primary key,
  * version field, and what hydration and dirty tracking need.
@@ -34,6 +46,8 @@ export class ModelMeta {
   readonly converted: readonly FieldBinding[];
   /** Fields with a default, applied to new instances. */
   readonly defaulted: readonly FieldBinding[];
+  /** `static concurrency`, resolved: whether writes check the version, and whether they raise it. */
+  readonly concurrency: { readonly check: boolean; readonly increment: boolean };
   /** Set once the class has been checked for class fields that shadow model fields. */
   shadowingChecked = false;
 
@@ -89,6 +103,9 @@ export class ModelMeta {
     this.mutable = Object.freeze(fields.filter((f) => f.field.mutable));
     this.converted = Object.freeze(fields.filter((f) => f.field.fromDb !== Field.prototype.fromDb));
     this.defaulted = Object.freeze(fields.filter((f) => f.field.hasDefault()));
+    const problem = this.version?.field.definitionProblem({ fields: fields.map((f) => f.name), pk: this.pk.name, self: this.version.name });
+    if (problem !== undefined) throw new ModelDefinitionError(name, problem);
+    this.concurrency = concurrencyOptions(name, (cls as { concurrency?: unknown }).concurrency, this.version);
   }
 
   /** Values of a new instance: the defaults, nothing else. */
@@ -127,4 +144,23 @@ export class ModelMeta {
     }
     return changed;
   }
+}
+
+function concurrencyOptions(model: string, declared: unknown, version: VersionBinding | undefined): ModelMeta['concurrency'] {
+  if (declared === undefined) return { check: true, increment: true };
+  const usage = 'static concurrency = { enabled: false } (no version check) or { increment: false } (check, never raise the version)';
+  if (declared === null || typeof declared !== 'object' || Array.isArray(declared)) throw new ModelDefinitionError(model, `concurrency must be an object: ${usage}`);
+  for (const [key, value] of Object.entries(declared)) {
+    if (!CONCURRENCY_KEYS.has(key)) throw new ModelDefinitionError(model, `concurrency.${key} is not an option: ${usage}`);
+    if (typeof value !== 'boolean') throw new ModelDefinitionError(model, `concurrency.${key} must be true or false: ${usage}`);
+  }
+  const options = declared as ModelConcurrencyOptions;
+  const increment = options.increment !== false;
+  if (!increment && version !== undefined && !version.field.canSkipIncrement) {
+    throw new ModelDefinitionError(
+      model,
+      `concurrency = { increment: false } cannot apply to ${version.name}: its database trigger raises it on every UPDATE; remove the option or use an AutoIncVersionField`,
+    );
+  }
+  return { check: options.enabled !== false, increment };
 }

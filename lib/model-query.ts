@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Database } from './database';
-import { UsageError, ValidationError } from './errors';
+import { MissingTriggerError, UsageError, ValidationError } from './errors';
+import { versionTriggerName } from './migrations/version-trigger-name';
+import { versionTriggerStatus } from './migrations/version-triggers';
 import type { FieldBinding, ModelMeta } from './model-meta';
 import { quote } from './persistence';
 
@@ -132,7 +134,9 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   /**
    * Bulk update of every matching row; returns the number of rows matched.
    * Values are by property name and validated like a save. Not version
-   * checked; each row's version is bumped by its field's rule.
+   * checked; each row's version is bumped by its field's rule (a
+   * `ConditionalVersionField` only when a checked field is set; a
+   * `TriggerVersionField` by its trigger, which must exist).
    */
   async update(values: Record<string, unknown>): Promise<number> {
     const meta = this.#meta;
@@ -147,9 +151,15 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     }
     if (Object.keys(set).length === 0) throw new UsageError(`${meta.modelName}.query().update() needs at least one field to set`);
     const version = meta.version;
-    if (version !== undefined) {
+    if (version !== undefined && version.field.incrementsFor(Object.keys(values).map((name) => ({ name })))) {
       const write = version.field.updateVersion(quote(this.#db, version.column), undefined);
-      if (write.set !== null) set[version.column] = this.#db.knex.raw(write.set, write.bindings as Knex.RawBinding[]);
+      if (write.set !== null) {
+        set[version.column] = this.#db.knex.raw(write.set, write.bindings as Knex.RawBinding[]);
+      } else if ((await versionTriggerStatus(this.#db.runner(), meta.table, version.column)) !== 'present') {
+        // Kept by a trigger: without it the rows would be written unprotected. A bulk write has
+        // no single version to see move, so ask the catalog (in the same transaction, if any).
+        throw new MissingTriggerError({ model: meta.modelName, table: meta.table, column: version.column, trigger: versionTriggerName(meta.table, version.column) });
+      }
     }
     return Number(await this.#builder.clone().update(set));
   }

@@ -213,7 +213,7 @@ export class Model {
     }
     if (changed.length === 0) return;
     const scope = currentScope();
-    const policy = this.#policy(meta, scope);
+    const policy = this.#policy(meta, scope, changed);
     const pk = this.#values[meta.pk.name];
     const result = await updateRow(db, meta, this, pk, changed, this.#values, policy);
     this.#remember(db, scope);
@@ -289,15 +289,27 @@ export class Model {
     this.#orig = meta.snapshotMutable(values);
   }
 
-  /** How this write treats the version, given the scope's overrides. */
-  #policy(meta: ModelMeta, scope: ReturnType<typeof currentScope>): VersionPolicy {
+  /**
+   * How this write treats the version, given the model's options and the
+   * scope's overrides; for an update, `changed` decides whether a
+   * conditional version rises.
+   */
+  #policy(meta: ModelMeta, scope: ReturnType<typeof currentScope>, changed?: readonly FieldBinding[]): VersionPolicy {
     const version = meta.version;
     if (version === undefined) return { held: undefined, check: false, increment: false };
     const held = version.field.clean(this.#values[version.name], meta.modelName, version.name);
     if (held === null) throw new ValidationError(meta.modelName, version.name, 'a saved instance needs a version number to check', held);
-    const checkOff = scope !== undefined && isOverridden(scope, 'check', this);
+    const checkOff = !meta.concurrency.check || (scope !== undefined && isOverridden(scope, 'check', this));
     const incrementOff = scope !== undefined && isOverridden(scope, 'increment', this);
-    return { held, check: !checkOff, increment: !incrementOff };
+    if (changed === undefined) return { held, check: !checkOff, increment: !incrementOff };
+    if (incrementOff && !version.field.canSkipIncrement) {
+      throw new UsageError(
+        `${meta.modelName}.${version.name} is raised by a database trigger on every UPDATE, so disableIncrement() cannot apply to it; ` +
+          `nothing was written. Save it outside disableIncrement(), or limit that to other models: disableIncrement(OtherModel, fn)`,
+      );
+    }
+    const increment = !incrementOff && meta.concurrency.increment && version.field.incrementsFor(changed);
+    return { held, check: !checkOff, increment };
   }
 
   /** After a successful write: the saved fields are the new baseline. */
@@ -369,6 +381,14 @@ function installAccessors(cls: Function, meta: ModelMeta): void {
       },
     });
   }
+}
+
+/**
+ * @internal Forgets the compiled metadata of `cls` after its fields changed
+ * (`applyConcurrencyCheck`); the next use compiles them again.
+ */
+export function forgetMeta(cls: Function): void {
+  metas.delete(cls);
 }
 
 /** The compiled metadata of a model class, built on first use. */

@@ -4,6 +4,7 @@ import { RecordDeletedError, RecordModifiedError, Operation } from './errors';
 import { execute, Statement } from './executor';
 import { integerFromDb } from './fields/integer-field';
 import type { FieldBinding, ModelMeta } from './model-meta';
+import { updateTriggerVersioned } from './trigger-versioned-update';
 
 /**
  * The only place that builds write statements. Every write to an existing
@@ -116,10 +117,10 @@ export async function updateRow(
   if (version !== undefined && policy.increment) {
     const vcol = quote(db, version.column);
     const write = version.field.updateVersion(vcol, checked ? policy.held : undefined);
-    if (write.set !== null) {
-      sets.push(`${vcol} = ${write.set}`);
-      bindings.push(...write.bindings);
-    }
+    // The database keeps the version: proving its trigger moved it needs its own strategy.
+    if (write.set === null) return updateTriggerVersioned(db, meta, target, pk, { sets, bindings }, policy);
+    sets.push(`${vcol} = ${write.set}`);
+    bindings.push(...write.bindings);
     next = write.next;
     readBack = next === undefined;
   }
@@ -155,6 +156,26 @@ export async function updateRow(
   return { version: next };
 }
 
+/**
+ * @internal The compare-and-swap UPDATE of a version the database keeps:
+ * `UPDATE t SET <changed> WHERE pk = ? AND version = ?`, the version column
+ * left to the trigger, with an optional RETURNING list and its bindings.
+ */
+export function triggerVersionedUpdate(
+  db: Database,
+  meta: ModelMeta,
+  pk: unknown,
+  changed: { readonly sets: readonly string[]; readonly bindings: readonly unknown[] },
+  held: number,
+  returning?: { readonly sql: string; readonly bindings: readonly unknown[] },
+): Statement {
+  const version = meta.version!;
+  let sql = `UPDATE ${quote(db, meta.table)} SET ${changed.sets.join(', ')} WHERE ${quote(db, meta.pk.column)} = ? AND ${quote(db, version.column)} = ?`;
+  if (returning !== undefined) sql += ` RETURNING ${returning.sql}`;
+  const bindings = [...changed.bindings, meta.pk.field.toDb(pk as never), held, ...(returning?.bindings ?? [])];
+  return { sql, bindings, method: 'update', returning: returning !== undefined };
+}
+
 /** The compare-and-swap delete: `DELETE FROM t WHERE pk = ? AND version = ?`. */
 export async function deleteRow(db: Database, meta: ModelMeta, target: object, pk: unknown, policy: VersionPolicy): Promise<void> {
   const held = policy.held;
@@ -185,8 +206,25 @@ export async function currentVersion(db: Database, runner: Knex | Knex.Transacti
   return integerFromDb(rows[0]![version.column]);
 }
 
+/**
+ * The row's version, read inside a transaction so that no other writer can
+ * change the row before commit (`FOR UPDATE`); `null` if the row is gone.
+ */
+export async function lockedVersion(db: Database, trx: Knex.Transaction, meta: ModelMeta, pk: unknown): Promise<number | null> {
+  const version = meta.version!;
+  const sql = cached(
+    db,
+    meta,
+    'locked-version',
+    () => `SELECT ${quote(db, version.column)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?${db.adapter.lockRowSuffix}`,
+  );
+  const { rows } = await execute(db, trx, { sql, bindings: [meta.pk.field.toDb(pk as never)], method: 'select' });
+  if (rows.length === 0) return null;
+  return integerFromDb(rows[0]![version.column]);
+}
+
 /** Builds the error for a write that matched no row: one extra read tells modified from deleted. */
-async function conflict(
+export async function conflict(
   db: Database,
   runner: Knex | Knex.Transaction,
   meta: ModelMeta,

@@ -10,7 +10,7 @@ forEachDialect('real concurrency on a pool of connections', (d) => {
       let Product: ReturnType<typeof productModel>;
 
       beforeEach(async () => {
-        await createProductTable(d.knex, table);
+        await createProductTable(d.knex, table, kind);
         Product = productModel(d.db, table, kind);
       });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { RecordDeletedError, RecordModifiedError, UsageError, ValidationError } from '../lib';
+import { dropVersionTrigger, RecordDeletedError, RecordModifiedError, UsageError, ValidationError } from '../lib';
 import { rejection } from './support/expect-error';
 import { forEachDialect } from './support/for-each-dialect';
 import { createProductTable, productModel, VERSION_KINDS } from './support/models';
@@ -12,7 +12,7 @@ forEachDialect('conflicts: modified, deleted, never re-inserted', (d) => {
       let Product: ReturnType<typeof productModel>;
 
       beforeEach(async () => {
-        await createProductTable(d.knex, table);
+        await createProductTable(d.knex, table, kind);
         Product = productModel(d.db, table, kind);
       });
 
@@ -61,9 +61,12 @@ forEachDialect('conflicts: modified, deleted, never re-inserted', (d) => {
         await p.save();
         stale.name = 'z';
         const { sql } = await countQueries(d.knex, () => stale.save().catch(() => undefined));
-        expect(sql).to.have.length(2);
-        expect(sql[0]).to.match(/^update/i);
-        expect(sql[1]).to.match(/^select/i);
+        // A save that reads its version back in a transaction also sends BEGIN and COMMIT.
+        expect(sql).to.have.length(d.pick(kind.saveStatements) === 1 ? 2 : 4);
+        const work = sql.filter((s) => !/^(begin|commit)/i.test(s));
+        expect(work).to.have.length(2);
+        expect(work[0]).to.match(/^update/i);
+        expect(work[1]).to.match(/^select/i);
       });
 
       it('saving a row someone else deleted raises RecordDeletedError and never re-inserts it', async () => {
@@ -148,6 +151,8 @@ forEachDialect('conflicts: modified, deleted, never re-inserted', (d) => {
       it('a version the database holds as NULL is refused at save, before any SQL', async () => {
         const p = await Product.create({ name: 'v' });
         await d.knex.schema.alterTable(table, (t) => t.bigInteger('version').nullable().alter());
+        // A trigger would raise a NULL written by raw SQL to a number again.
+        if (kind.keptByDatabase) await dropVersionTrigger(d.knex, table, 'version');
         await d.knex(table).where({ id: p.id }).update({ version: null });
         const q = await Product.get(p.id);
         q.name = 'changed';

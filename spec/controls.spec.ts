@@ -11,7 +11,7 @@ forEachDialect('concurrency controls', (d) => {
       let Product: ReturnType<typeof productModel>;
 
       beforeEach(async () => {
-        await createProductTable(d.knex, table);
+        await createProductTable(d.knex, table, kind);
         Product = productModel(d.db, table, kind);
       });
 

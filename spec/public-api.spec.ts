@@ -9,6 +9,7 @@ const EXPORTS = [
   'AutoIncVersionField',
   'BooleanField',
   'CharField',
+  'ConditionalVersionField',
   'Database',
   'DateTimeField',
   'DoesNotExist',
@@ -23,7 +24,9 @@ const EXPORTS = [
   'MigrationIntegrityError',
   'MigrationLoadError',
   'MigrationLockBusyError',
+  'MigrationTriggerError',
   'Migrator',
+  'MissingTriggerError',
   'Model',
   'ModelDefinitionError',
   'ModelQuery',
@@ -31,15 +34,25 @@ const EXPORTS = [
   'RecordModifiedError',
   'TextField',
   'TypeScriptMigrationSource',
+  'TriggerVersionField',
   'UsageError',
   'ValidationError',
   'VersionField',
   'addVersionColumn',
+  'applyConcurrencyCheck',
+  'checkTriggersAfterMigration',
+  'checkVersionTriggers',
   'connect',
+  'createVersionTrigger',
   'disableConcurrency',
+  'disableIncrement',
+  'dropVersionTrigger',
+  'getRevision',
   'isChanged',
   'migrate',
+  'listVersionTriggers',
   'retryOnConflict',
+  'versionTriggerName',
 ];
 
 const root = path.resolve(__dirname, '..', '..');
@@ -62,7 +75,7 @@ describe('public API', () => {
   });
 
   it('errors share one root and keep their names', () => {
-    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError]) {
+    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.MissingTriggerError]) {
       expect(E.prototype).to.be.instanceOf(api.KnexConcurrencyError);
     }
     expect(new api.DoesNotExist('Product', 7).name).to.equal('DoesNotExist');

@@ -12,7 +12,7 @@ forEachDialect('save(): insert and compare-and-swap update', (d) => {
       let Product: ReturnType<typeof productModel>;
 
       beforeEach(async () => {
-        await createProductTable(d.knex, table);
+        await createProductTable(d.knex, table, kind);
         Product = productModel(d.db, table, kind);
       });
 
@@ -35,16 +35,17 @@ forEachDialect('save(): insert and compare-and-swap update', (d) => {
         expect(await d.knex(table).count({ n: '*' }).first()).to.satisfy((r: { n: unknown }) => Number(r.n) === 1);
       });
 
-      it('update is one statement writing only the changed fields and the version', async () => {
+      it('update is one statement writing only the changed fields and the version (a trigger-kept version: the fewest race-free)', async () => {
         const p = await Product.create({ name: 'Lamp', description: 'old' });
         const before = p.version;
         p.name = 'Desk lamp';
         const { count, sql } = await countQueries(d.knex, () => p.save());
-        expect(count).to.equal(1);
-        expect(sql[0]).to.match(/^update /i);
-        expect(sql[0]).to.match(/name/);
-        expect(sql[0]).not.to.match(/description/);
-        expect(sql[0]).to.match(/where .*id.* and .*version/i);
+        expect(count).to.equal(d.pick(kind.saveStatements));
+        const updates = sql.filter((s) => /^update /i.test(s));
+        expect(updates).to.have.length(1);
+        expect(updates[0]).to.match(/name/);
+        expect(updates[0]).not.to.match(/description/);
+        expect(updates[0]).to.match(/where .*id.* and .*version/i);
         expect(kind.isNext(before, p.version), `${before} -> ${p.version}`).to.equal(true);
         const row = await d.knex(table).where({ id: p.id }).first();
         expect(row.name).to.equal('Desk lamp');
@@ -96,8 +97,8 @@ forEachDialect('save(): insert and compare-and-swap update', (d) => {
         p.name = 'b';
         p.stock = 2;
         const { sql } = await countQueries(d.knex, () => p.save({ fields: ['stock'] }));
-        expect(sql).to.have.length(1);
-        expect(sql[0]).not.to.match(/name/);
+        expect(sql).to.have.length(d.pick(kind.saveStatements));
+        expect(sql.find((s) => /^update /i.test(s))).not.to.match(/name/);
         const row = await d.knex(table).where({ id: p.id }).first();
         expect(row.stock).to.equal(2);
         expect(row.name).to.equal('a');
@@ -110,8 +111,9 @@ forEachDialect('save(): insert and compare-and-swap update', (d) => {
 
       it('refresh() reloads every field and discards unsaved changes', async () => {
         const p = await Product.create({ name: 'r' });
-        const elsewhere = p.version + 5;
-        await d.knex(table).where({ id: p.id }).update({ name: 'changed elsewhere', version: elsewhere });
+        // A trigger-kept version cannot be set by raw SQL: the trigger raises it by one.
+        const elsewhere = kind.keptByDatabase ? p.version + 1 : p.version + 5;
+        await d.knex(table).where({ id: p.id }).update(kind.keptByDatabase ? { name: 'changed elsewhere' } : { name: 'changed elsewhere', version: elsewhere });
         p.stock = 99;
         await p.refresh();
         expect(p.name).to.equal('changed elsewhere');

@@ -2,7 +2,8 @@
 export const HELP_TEXT = `Usage: migrate [command] [options]
 
 Applies Knex migrations (JavaScript or TypeScript) under a lock that
-concurrent runs queue on and that a killed run cannot leave behind.
+concurrent runs queue on and that a killed run cannot leave behind, then
+checks that they left every version trigger in place.
 
 Commands:
   latest            apply every pending migration as one batch (the default)
@@ -12,6 +13,8 @@ Commands:
   accept <file>...  accept the edited content of applied migration files
   unlock            clear what a killed run left (Knex's lock row, the
                     interrupted-migration warnings); never needed for the lock
+  triggers <cmd>    list | create | drop | check the version triggers of
+                    TriggerVersionFields (migrate triggers --help)
   help              show this text
 
 Options:
@@ -23,7 +26,8 @@ Options:
 
 Exit codes:
   0  done, nothing to do, or status found no problem
-  1  a migration failed, or the database could not be reached
+  1  a migration failed, the database could not be reached, or the
+     migrations ran but removed version triggers (recreate them)
   2  bad command line, no database URL, or no migrations folder
   3  an applied migration file was edited or deleted (nothing ran), or
      status found a problem (also an interrupted migration)

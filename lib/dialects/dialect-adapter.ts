@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { VersionTriggerDialect } from './version-trigger-dialect';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 
@@ -38,6 +39,13 @@ export interface DialectAdapter {
    * compare-and-swap, so that it sees the latest committed row.
    */
   readonly latestRowReadSuffix: string;
+  /**
+   * Suffix of a SELECT, inside a transaction, that keeps other writers off
+   * the rows it read until commit.
+   */
+  readonly lockRowSuffix: string;
+  /** How this database keeps a `TriggerVersionField`; `undefined` when it cannot. */
+  readonly versionTriggers: VersionTriggerDialect | undefined;
 
   /** Adds what this library relies on to a Knex config (pool hooks, driver flags). */
   prepareConfig(config: Knex.Config): Knex.Config;
@@ -58,6 +66,9 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   readonly supportsTransactionalDdl: boolean = false;
   readonly maxIdentifierLength: number = 63;
   readonly latestRowReadSuffix: string = '';
+  // A database that does not know FOR UPDATE fails loudly rather than racing.
+  readonly lockRowSuffix: string = ' FOR UPDATE';
+  readonly versionTriggers: VersionTriggerDialect | undefined = undefined;
 
   prepareConfig(config: Knex.Config): Knex.Config {
     return config;

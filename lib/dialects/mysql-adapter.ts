@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../errors';
 import { DialectAdapterBase, DriverQueryObject, ExecResult } from './dialect-adapter';
+import { mysqlVersionTriggers } from './mysql-version-triggers';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
 const FOUND_ROWS = 0x2;
@@ -33,6 +34,7 @@ export class MysqlAdapter extends DialectAdapterBase {
   // transaction's snapshot, which can predate the change that made the
   // compare-and-swap fail; a locking read sees the latest committed row.
   override readonly latestRowReadSuffix = ' LOCK IN SHARE MODE';
+  override readonly versionTriggers = mysqlVersionTriggers;
 
   static configFromUrl(url: string): Knex.Config {
     const u = new URL(url);

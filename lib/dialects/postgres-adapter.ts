@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { DialectAdapterBase, DriverQueryObject, ExecResult } from './dialect-adapter';
+import { postgresVersionTriggers } from './postgres-version-triggers';
 
 interface PgResult {
   rowCount: number | null;
@@ -13,6 +14,7 @@ export class PostgresAdapter extends DialectAdapterBase {
   override readonly supportsTransactionalDdl = true;
   // NAMEDATALEN - 1: longer names are silently truncated, so triggers could collide.
   override readonly maxIdentifierLength = 63;
+  override readonly versionTriggers = postgresVersionTriggers;
 
   static configFromUrl(url: string): Knex.Config {
     return { client: 'pg', connection: url, pool: { min: 0, max: 10 } };

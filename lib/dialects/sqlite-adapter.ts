@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { UsageError } from '../errors';
 import { DialectAdapterBase, DriverQueryObject, ExecResult } from './dialect-adapter';
 import { sqliteClientClass } from './sqlite-client';
+import { sqliteVersionTriggers } from './sqlite-version-triggers';
 
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 const DEFAULT_FILE_POOL_SIZE = 4;
@@ -29,6 +30,10 @@ export class SqliteAdapter extends DialectAdapterBase {
   override readonly supportsReturning = true;
   override readonly supportsTransactionalDdl = true;
   override readonly maxIdentifierLength = 1024;
+  // There is no FOR UPDATE: a write transaction (BEGIN IMMEDIATE) already
+  // holds the database's only write lock.
+  override readonly lockRowSuffix = '';
+  override readonly versionTriggers = sqliteVersionTriggers;
 
   /** `sqlite:PATH`, `sqlite:///abs/path`, `sqlite::memory:`; `?busyTimeout=ms&pool=n` are optional. */
   static configFromUrl(url: string): Knex.Config {

@@ -40,6 +40,23 @@ export abstract class VersionField extends Field<number> {
   abstract updateVersion(quotedColumn: string, held: number | undefined): VersionWrite;
 
   /**
+   * `false` when the version rises on every UPDATE whatever the library
+   * asks (a database trigger keeps it), so a save that must not bump it
+   * (`disableIncrement`, `concurrency = { increment: false }`) is refused.
+   */
+  readonly canSkipIncrement: boolean = true;
+
+  /** Whether a write of these fields (by property name) raises the version; a checked write that does not is a "shadow save". */
+  incrementsFor(_changed: readonly { readonly name: string }[]): boolean {
+    return true;
+  }
+
+  /** A problem with this field's options on a model with these fields, or `undefined`; the model turns it into a `ModelDefinitionError`. */
+  definitionProblem(_model: { readonly fields: readonly string[]; readonly pk: string; readonly self: string }): string | undefined {
+    return undefined;
+  }
+
+  /**
    * Accepts a safe non-negative integer, or its canonical decimal string (a
    * version from a form or an `If-Match` header).
    */

@@ -105,3 +105,27 @@ export class MigrationFailedError extends MigrationError {
     this.partial = partial;
   }
 }
+
+/**
+ * The migrations ran and were recorded, but they removed version triggers
+ * that `TriggerVersionField`s rely on (a table rebuild such as SQLite's
+ * `.alter()` or `dropColumn` drops a table's triggers). Until the triggers are
+ * recreated, saves of those models fail loudly; nothing is written unchecked.
+ */
+export class MigrationTriggerError extends MigrationError {
+  /** The batch that was applied (or rolled back). */
+  readonly batch: number;
+  /** One line per trigger, saying how to recreate it. */
+  readonly problems: readonly string[];
+
+  constructor(batch: number, direction: 'up' | 'down', problems: readonly string[]) {
+    const done = direction === 'up' ? 'applied' : 'rolled back';
+    super(
+      `batch ${batch} was ${done}, but it left version triggers missing:\n` +
+        problems.map((p) => `  ${p}`).join('\n') +
+        '\nThen confirm with `migrate triggers check`.',
+    );
+    this.batch = batch;
+    this.problems = Object.freeze([...problems]);
+  }
+}

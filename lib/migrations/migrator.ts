@@ -8,10 +8,12 @@ import { MigrationChecksums } from './checksums';
 import { InProgressMigrations, isSettled } from './in-progress-migrations';
 import { KnexMigrationTables } from './knex-migration-tables';
 import type { MigrationEvent, MigrationRun, MigratorOptions, UnlockReport } from './migration-events';
-import { MigrationFailedError, MigrationIntegrityError, MigrationLockBusyError } from './migration-errors';
+import { checkTriggersAfterMigration } from './check-version-triggers';
+import { MigrationFailedError, MigrationIntegrityError, MigrationLockBusyError, MigrationTriggerError } from './migration-errors';
 import { assessMigrations, MigrationStatus } from './migration-status';
 import { RunRecorder } from './run-recorder';
 import { MigrationFile, TypeScriptMigrationSource } from './typescript-migration-source';
+import { listVersionTriggers } from './version-triggers';
 
 const DEFAULTS = Object.freeze({ directory: './migrations', tableName: 'knex_migrations', lockTimeoutMs: 10 * 60_000 });
 
@@ -195,11 +197,17 @@ export class Migrator {
 
     const recorder = new RunRecorder(direction, this.#checksums, this.#inProgress, this.#emit);
     const migrate = this.#db.knex.migrate;
+    // Taken before the run: a trigger a table rebuild removed cannot be found afterwards.
+    const triggersBefore = await listVersionTriggers(this.#db);
     const started = performance.now();
     try {
       const [batch] = direction === 'up' ? await migrate.latest(this.#knexConfig(recorder)) : await migrate.rollback(this.#knexConfig(recorder));
-      return Object.freeze({ direction, batch: Number(batch), migrations: Object.freeze([...recorder.finished]), ms: performance.now() - started });
+      const ms = performance.now() - started;
+      const problems = await checkTriggersAfterMigration(this.#db, triggersBefore);
+      if (problems.length > 0) throw new MigrationTriggerError(Number(batch), direction, problems.map((p) => p.message));
+      return Object.freeze({ direction, batch: Number(batch), migrations: Object.freeze([...recorder.finished]), ms });
     } catch (err) {
+      if (err instanceof MigrationTriggerError) throw err;
       throw recorder.running === undefined ? err : await this.#failure(err, recorder.running, direction, lastBatch, lastBatchNames);
     } finally {
       // The connection may be gone after a failure; the next run settles the markers then.

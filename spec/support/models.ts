@@ -5,6 +5,7 @@ import {
   AutoIncVersionField,
   BooleanField,
   CharField,
+  createVersionTrigger,
   Database,
   DateTimeField,
   FloatField,
@@ -13,8 +14,10 @@ import {
   JsonField,
   Model,
   TextField,
+  TriggerVersionField,
   VersionField,
 } from '../../lib';
+import type { TestDialectName } from './dialects';
 import { recreateTable } from './schema';
 
 /** The version strategies that every compare-and-swap spec runs with. */
@@ -25,7 +28,15 @@ export interface VersionKind {
   isInitial(v: number): boolean;
   /** Checks the version after one checked save from `prev`. */
   isNext(prev: number, next: number): boolean;
+  /** Statements a successful save sends (transaction control included), per dialect. */
+  readonly saveStatements: Readonly<Record<TestDialectName, number>>;
+  /** The database keeps the version (a trigger): raw SQL cannot set it, and every UPDATE raises it by 1. */
+  readonly keptByDatabase: boolean;
+  /** Called after the table is created (installs the trigger a kind needs). */
+  install?(knex: Knex, table: string): Promise<void>;
 }
+
+const ONE_STATEMENT = Object.freeze({ sqlite: 1, postgres: 1, mysql: 1 });
 
 export const VERSION_KINDS: readonly VersionKind[] = [
   {
@@ -34,12 +45,28 @@ export const VERSION_KINDS: readonly VersionKind[] = [
     // A microsecond clock: after 2020 and a safe integer.
     isInitial: (v) => Number.isSafeInteger(v) && v > 1_577_836_800_000_000,
     isNext: (prev, next) => Number.isSafeInteger(next) && next > prev,
+    saveStatements: ONE_STATEMENT,
+    keptByDatabase: false,
   },
   {
     name: 'AutoIncVersionField',
     make: () => new AutoIncVersionField(),
     isInitial: (v) => v === 1,
     isNext: (prev, next) => next === prev + 1,
+    saveStatements: ONE_STATEMENT,
+    keptByDatabase: false,
+  },
+  {
+    name: 'TriggerVersionField',
+    make: () => new TriggerVersionField(),
+    isInitial: (v) => v === 1,
+    isNext: (prev, next) => next === prev + 1,
+    // PostgreSQL: UPDATE ... RETURNING. SQLite, MySQL: BEGIN, UPDATE, SELECT, COMMIT.
+    saveStatements: { sqlite: 4, postgres: 1, mysql: 4 },
+    keptByDatabase: true,
+    install: async (knex, table) => {
+      await createVersionTrigger(knex, table, 'version');
+    },
   },
 ];
 
@@ -77,7 +104,8 @@ export function productModel(db: Database, table: string, kind: VersionKind) {
   return Product;
 }
 
-export async function createProductTable(knex: Knex, table: string): Promise<void> {
+/** Creates the products table afresh, with what `kind` needs (its version trigger). */
+export async function createProductTable(knex: Knex, table: string, kind?: VersionKind): Promise<void> {
   await recreateTable(knex, table, (t) => {
     t.increments('id');
     t.string('name', 100).notNullable();
@@ -86,6 +114,7 @@ export async function createProductTable(knex: Knex, table: string): Promise<voi
     t.integer('stock').notNullable().defaultTo(0);
     addVersionColumn(t);
   });
+  await kind?.install?.(knex, table);
 }
 
 /** A model with one field of every type, and awkward column names. */
