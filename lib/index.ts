@@ -49,8 +49,10 @@ export {
   ValidationError,
   ModelDefinitionError,
   UsageError,
+  RetryableError,
+  ConnectionLostError,
 } from './errors';
-export type { Operation } from './errors';
+export type { Operation, RetryReason, FailurePhase } from './errors';
 
 // Migrations
 export { addVersionColumn } from './migrations/version-column';

@@ -32,6 +32,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   readonly #meta: ModelMeta;
   readonly #adopt: (row: Row) => T;
   readonly #builder: Knex.QueryBuilder;
+  readonly #inTransaction: boolean;
   #limited = false;
 
   /** @internal Use `Model.query()`. */
@@ -39,7 +40,9 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     this.#db = db;
     this.#meta = meta;
     this.#adopt = adopt;
-    this.#builder = db.runner()(meta.table);
+    const runner = db.runner();
+    this.#builder = runner(meta.table);
+    this.#inTransaction = runner !== db.knex;
   }
 
   /** `where('name', value)`, `where('price', '<', 10)` or `where({ name, stock })`; conditions are ANDed. */
@@ -111,7 +114,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   /** The matching instances. */
   async all(): Promise<T[]> {
-    const rows = (await this.#builder.clone().select(this.#selectList())) as Row[];
+    const rows = await this.#run<Row[]>(this.#builder.clone().select(this.#selectList()), false);
     const out = new Array<T>(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = this.#adopt(rows[i]!);
     return out;
@@ -119,13 +122,13 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   /** The first matching instance, or `undefined`. */
   async first(): Promise<T | undefined> {
-    const rows = (await this.#builder.clone().select(this.#selectList()).limit(1)) as Row[];
+    const rows = await this.#run<Row[]>(this.#builder.clone().select(this.#selectList()).limit(1), false);
     return rows.length === 0 ? undefined : this.#adopt(rows[0]!);
   }
 
   /** How many rows match. */
   async count(): Promise<number> {
-    const rows = (await this.#builder.clone().clearOrder().count({ n: '*' })) as Row[];
+    const rows = await this.#run<Row[]>(this.#builder.clone().clearOrder().count({ n: '*' }), false);
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -151,13 +154,13 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
       const write = version.field.updateVersion(quote(this.#db, version.column), undefined);
       if (write.set !== null) set[version.column] = this.#db.knex.raw(write.set, write.bindings as Knex.RawBinding[]);
     }
-    return Number(await this.#builder.clone().update(set));
+    return Number(await this.#run(this.#builder.clone().update(set), true));
   }
 
   /** Bulk delete of every matching row, without version checks; returns the number of rows deleted. */
   async delete(): Promise<number> {
     this.#refuseWindow('delete');
-    return Number(await this.#builder.clone().del());
+    return Number(await this.#run(this.#builder.clone().del(), true));
   }
 
   /** The SQL this query would run as a select, for debugging. */
@@ -174,6 +177,15 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T[] | R> {
     return this.all().catch(onrejected);
+  }
+
+  /** Runs a Knex query, with driver errors translated as for the library's own statements. */
+  async #run<R>(query: PromiseLike<unknown>, write: boolean): Promise<R> {
+    try {
+      return (await query) as R;
+    } catch (err) {
+      throw this.#db.failure(err, { phase: 'statement', inTransaction: this.#inTransaction, write });
+    }
   }
 
   #selectList(): Record<string, string> {

@@ -9,6 +9,7 @@ const EXPORTS = [
   'AutoIncVersionField',
   'BooleanField',
   'CharField',
+  'ConnectionLostError',
   'Database',
   'DateTimeField',
   'DoesNotExist',
@@ -23,6 +24,7 @@ const EXPORTS = [
   'ModelQuery',
   'RecordDeletedError',
   'RecordModifiedError',
+  'RetryableError',
   'TextField',
   'UsageError',
   'ValidationError',
@@ -54,7 +56,7 @@ describe('public API', () => {
   });
 
   it('errors share one root and keep their names', () => {
-    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError]) {
+    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.RetryableError, api.ConnectionLostError]) {
       expect(E.prototype).to.be.instanceOf(api.KnexConcurrencyError);
     }
     expect(new api.DoesNotExist('Product', 7).name).to.equal('DoesNotExist');
