@@ -79,6 +79,9 @@ export class Database {
     try {
       const config = lease === undefined ? options : { ...options, connection: lease };
       const result = await (outer?.trx ?? this.knex).transaction(async (trx: Knex.Transaction): Promise<T> => {
+        // Knex calls back even when BEGIN failed, having already rejected with
+        // BEGIN's error: fn must not run on a transaction that never started.
+        if (trx.isCompleted()) throw new Error('BEGIN failed');
         const f = (frame = new TransactionFrame(this, trx, scope?.frame));
         if (outer === undefined) this.#watch(trx, f, () => bodyDone);
         body = (async () => runInScope({ frame: f, overrides: scope?.overrides }, () => fn(trx)))();
@@ -100,7 +103,7 @@ export class Database {
       const context: FailureContext = { phase: phase ?? 'statement', inTransaction: true, write: true };
       const knexFailure = translateError(this.adapter, err, context);
       // Knex may report a failed ROLLBACK instead of fn's own error: keep fn's.
-      const failure = frame?.failure ?? (phase !== undefined || bodyOutcome?.ok !== false ? knexFailure : bodyOutcome.error);
+      const failure = frame?.failure ?? outer?.failure ?? (phase !== undefined || bodyOutcome?.ok !== false ? knexFailure : bodyOutcome.error);
       if (lease !== undefined) {
         if (failure instanceof ConnectionLostError || knexFailure instanceof ConnectionLostError) discardConnection(lease, failure);
         else if (phase === 'commit') await client.query(lease, { sql: 'ROLLBACK', bindings: [] }).catch(ignore);
