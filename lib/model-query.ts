@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Database } from './database';
 import { UsageError, ValidationError } from './errors';
+import { unstorableString } from './fields/char-field';
 import type { FieldBinding, ModelMeta } from './model-meta';
 import { quote } from './persistence';
 
@@ -245,6 +246,8 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   #likePattern(f: FieldBinding, value: unknown): string {
     if (typeof value !== 'string') throw new ValidationError(this.#meta.modelName, f.name, 'a LIKE pattern must be a string', value);
+    const problem = unstorableString(value);
+    if (problem !== undefined) throw new ValidationError(this.#meta.modelName, f.name, `the LIKE pattern ${problem}`, value);
     return value;
   }
 
