@@ -3,7 +3,7 @@ import { DialectAdapter, DialectName } from './dialects/dialect-adapter';
 import { ConnectionLostError, FailurePhase, KnexConcurrencyError } from './errors';
 import { currentScope, runInScope } from './scope';
 import { findFrame, TransactionFrame } from './transaction-frame';
-import { discardConnection, FailureContext, translateError } from './translate-error';
+import { FailureContext, translateError } from './translate-error';
 
 /** What `db.transaction()` passes to Knex (isolation level, read-only...). */
 export type TransactionOptions = Knex.TransactionConfig;
@@ -15,6 +15,25 @@ interface ConnectionLender {
 }
 
 const ignore = (): void => undefined;
+
+type Outcome = { ok: true } | { ok: false; error: unknown };
+
+function settled(p: Promise<unknown>): Promise<Outcome> {
+  return p.then(
+    () => ({ ok: true }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
+/**
+ * Makes the pool destroy `connection` instead of lending it again. Knex's
+ * pool checks this mark when it validates a connection; its pg and mysql
+ * clients set it themselves once the socket's `end` or `error` event
+ * arrives, which can come after the connection is back in the pool.
+ */
+function discardConnection(connection: object, reason: unknown): void {
+  (connection as { __knex__disposed?: unknown }).__knex__disposed = reason;
+}
 
 /**
  * A connected database: the Knex instance, its dialect, and transactions
@@ -94,19 +113,16 @@ export class Database {
       frame!.committed();
       return result as T;
     } catch (err) {
-      // A failed statement rolls back at once (see #watch), maybe while fn is
-      // still running: let it finish before restoring the instances it wrote.
-      const bodyOutcome = body === undefined ? undefined : await body.then(() => ({ ok: true as const }), (error: unknown) => ({ ok: false as const, error }));
+      // A failed statement rolls the transaction back at once (see #watch),
+      // maybe while fn still runs: let it finish before restoring instances.
+      const outcome = body === undefined ? undefined : await settled(body);
       frame?.rolledBack();
-      // BEGIN, or COMMIT (RELEASE for a savepoint) after fn succeeded, failed.
-      const phase: FailurePhase | undefined = bodyOutcome === undefined ? 'begin' : bodyOutcome.ok ? (outer ? 'statement' : 'commit') : undefined;
-      const context: FailureContext = { phase: phase ?? 'statement', inTransaction: true, write: true };
-      const knexFailure = translateError(this.adapter, err, context);
-      // Knex may report a failed ROLLBACK instead of fn's own error: keep fn's.
-      const failure = frame?.failure ?? outer?.failure ?? (phase !== undefined || bodyOutcome?.ok !== false ? knexFailure : bodyOutcome.error);
+      const failure = this.#failureOf(err, frame ?? outer, outcome, outer !== undefined);
       if (lease !== undefined) {
-        if (failure instanceof ConnectionLostError || knexFailure instanceof ConnectionLostError) discardConnection(lease, failure);
-        else if (phase === 'commit') await client.query(lease, { sql: 'ROLLBACK', bindings: [] }).catch(ignore);
+        const lost = failure instanceof ConnectionLostError || this.adapter.classifyError(err)?.kind === 'connection-lost';
+        if (lost) discardConnection(lease, failure);
+        // SQLite keeps the transaction open after a COMMIT that returned BUSY.
+        else if (outcome?.ok === true && frame?.failure === undefined) await client.query(lease, { sql: 'ROLLBACK', bindings: [] }).catch(ignore);
       }
       throw failure;
     } finally {
@@ -152,6 +168,19 @@ export class Database {
    */
   async close(): Promise<void> {
     if (this.#ownsKnex) await this.knex.destroy();
+  }
+
+  /**
+   * What `transaction()` rethrows: the failure that ended the transaction if
+   * one did; else, when BEGIN or COMMIT (RELEASE for a savepoint) failed, its
+   * typed error; else fn's own error (Knex may report a failed ROLLBACK in
+   * its place).
+   */
+  #failureOf(err: unknown, frame: TransactionFrame | undefined, outcome: Outcome | undefined, savepoint: boolean): unknown {
+    if (frame?.failure !== undefined) return frame.failure;
+    if (outcome !== undefined && !outcome.ok) return outcome.error;
+    const phase: FailurePhase = outcome === undefined ? 'begin' : savepoint ? 'statement' : 'commit';
+    return translateError(this.adapter, err, { phase, inTransaction: true, write: true });
   }
 
   /**

@@ -32,13 +32,3 @@ export function translateError(adapter: DialectAdapter, err: unknown, context: F
   translated.set(err, typed);
   return typed;
 }
-
-/**
- * Makes the pool destroy `connection` instead of lending it again. Knex's
- * pool checks this mark when it validates a connection; its pg and mysql
- * clients set it themselves once the socket's `end` or `error` event
- * arrives, which can come after the connection is back in the pool.
- */
-export function discardConnection(connection: object, reason: unknown): void {
-  (connection as { __knex__disposed?: unknown }).__knex__disposed = reason;
-}

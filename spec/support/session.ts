@@ -1,7 +1,7 @@
 import knexFactory, { Knex } from 'knex';
 import { connect, Database } from '../../lib';
 import type { DialectContext } from './for-each-dialect';
-import { productModel, ProductClass, VersionKind } from './models';
+import { createProductTable, productModel, ProductClass, VersionKind } from './models';
 
 /**
  * One scripted participant of an interleaving: its own pool of exactly one
@@ -147,4 +147,29 @@ export function gate(): { open: () => void; opened: Promise<void> } {
   let open!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
   return { open, opened };
+}
+
+/**
+ * For a suite of scripts on `table`: recreates the table before each test,
+ * closes the test's sessions after it, and returns the session factory.
+ */
+export function useSessions(d: DialectContext, table: string, kind: VersionKind): (o?: SessionOptions & { kind?: VersionKind }) => Session {
+  const open: Session[] = [];
+  beforeEach(async () => {
+    await createProductTable(d.knex, table);
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+  return (o = {}) => {
+    const s = openSession(d, table, o.kind ?? kind, o);
+    open.push(s);
+    return s;
+  };
+}
+
+/** The committed state of a product row, read on the suite's own connection. */
+export async function committedRow(d: DialectContext, table: string, id: number): Promise<{ name: string; stock: number; version: number }> {
+  const r = await d.knex(table).where({ id }).first();
+  return { name: r.name, stock: Number(r.stock), version: Number(r.version) };
 }
