@@ -125,6 +125,47 @@ forEachDialect('transaction failures: rolled back as a whole, never half-committ
     expect([(await row(r1.id)).stock, (await row(r2.id)).stock]).to.deep.equal([winner, winner]);
   });
 
+  // The same crossing writes, the second one inside a savepoint whose error
+  // the outer callback catches before writing a marker row. After a deadlock
+  // MariaDB has rolled the whole transaction back; Knex then takes the failed
+  // RELEASE SAVEPOINT (1305) for success, and the marker would autocommit.
+  it('a failure inside a savepoint ends the whole transaction, even when the outer callback catches it and carries on', async () => {
+    const A = session();
+    const B = session({ lockTimeoutMs: d.pick({ sqlite: 300, postgres: 5000, mysql: 5000 }) });
+    const r1 = await A.Product.create({ name: 'r1' });
+    const r2 = await A.Product.create({ name: 'r2' });
+    const [aHolds, bHolds] = [gate(), gate()];
+    const caught: unknown[] = [];
+    const crossing = (S: Session, first: number, second: number, marker: string, mine: ReturnType<typeof gate>, theirs: ReturnType<typeof gate>) =>
+      settle(
+        S.db.transaction(async () => {
+          const x = await S.Product.get(first);
+          x.stock = 1;
+          await x.save();
+          mine.open();
+          await theirs.opened;
+          await S.db
+            .transaction(async () => {
+              const y = await S.Product.get(second);
+              y.stock = 1;
+              await y.save();
+            })
+            .catch((e: unknown) => caught.push(e));
+          await S.Product.create({ name: marker }).catch((e: unknown) => caught.push(e));
+        }),
+      ).finally(() => mine.open());
+    const ta = crossing(A, r1.id, r2.id, 'marker A', aHolds, bHolds);
+    await aHolds.opened;
+    const tb = crossing(B, r2.id, r1.id, 'marker B', bHolds, aHolds);
+    const outcomes = await Promise.all([ta, tb]);
+    const failed = outcomes.filter((o) => !o.ok).map((o) => (o as { error: unknown }).error);
+    expect(failed, failed.map(String).join('; ')).to.have.length(1);
+    expect((failed[0] as RetryableError).reason).to.equal(deadlockReason);
+    for (const e of caught) expect(e).to.equal(failed[0]);
+    const markers = (await d.knex(table).whereIn('name', ['marker A', 'marker B']).orderBy('name')).map((r: { name: string }) => r.name);
+    expect(markers).to.deep.equal([outcomes[0]!.ok ? 'marker A' : 'marker B']);
+  });
+
   // Write skew under SERIALIZABLE: each reads both rows and zeroes a different
   // one; run one after the other, the second would see the first's write.
   // PostgreSQL notices at the second COMMIT; MariaDB's SERIALIZABLE reads take
