@@ -1,10 +1,39 @@
 import type { Knex } from 'knex';
 import { DialectAdapter, DialectName } from './dialects/dialect-adapter';
+import { ConnectionLostError, FailurePhase, KnexConcurrencyError } from './errors';
 import { currentScope, runInScope } from './scope';
 import { findFrame, TransactionFrame } from './transaction-frame';
+import { FailureContext, translateError } from './translate-error';
 
 /** What `db.transaction()` passes to Knex (isolation level, read-only...). */
 export type TransactionOptions = Knex.TransactionConfig;
+
+interface ConnectionLender {
+  acquireConnection(): Promise<object>;
+  releaseConnection(connection: object): Promise<unknown>;
+  query(connection: object, obj: object): Promise<unknown>;
+}
+
+const ignore = (): void => undefined;
+
+type Outcome = { ok: true } | { ok: false; error: unknown };
+
+function settled(p: Promise<unknown>): Promise<Outcome> {
+  return p.then(
+    () => ({ ok: true }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
+/**
+ * Makes the pool destroy `connection` instead of lending it again. Knex's
+ * pool checks this mark when it validates a connection; its pg and mysql
+ * clients set it themselves once the socket's `end` or `error` event
+ * arrives, which can come after the connection is back in the pool.
+ */
+function discardConnection(connection: object, reason: unknown): void {
+  (connection as { __knex__disposed?: unknown }).__knex__disposed = reason;
+}
 
 /**
  * A connected database: the Knex instance, its dialect, and transactions
@@ -46,29 +75,84 @@ export class Database {
    * instance saved, created or deleted inside returns to the state it had
    * before, so its next save checks the right version.
    *
+   * A statement that fails with `RetryableError` (deadlock, serialization
+   * failure, lock timeout, SQLite busy) or `ConnectionLostError`, yours on
+   * `trx` included, ends the whole transaction: it is rolled back at once,
+   * savepoints and all, and `transaction()` rejects with that error even if
+   * `fn` caught it. A failed COMMIT is never reported as success.
+   *
    * `fn` receives the Knex transaction for queries of your own.
    */
   async transaction<T>(fn: (trx: Knex.Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     const scope = currentScope();
     const outer = findFrame(scope?.frame, this);
-    const starter: Knex | Knex.Transaction = outer ? outer.trx : this.knex;
+    const client = this.knex.client as unknown as ConnectionLender;
+    // The outermost transaction runs on a connection of our own rather than
+    // one Knex hands back to the pool before we learn how COMMIT went: after
+    // a failed COMMIT it may still hold an open transaction (SQLite keeps it
+    // after BUSY) or be dead, and must be rolled back or discarded first.
+    const lease = outer === undefined && options?.connection === undefined ? await client.acquireConnection() : undefined;
     let frame: TransactionFrame | undefined;
+    let body: Promise<T> | undefined;
+    let bodyDone = false;
     try {
-      const result = await starter.transaction(async (trx: Knex.Transaction): Promise<T> => {
-        frame = new TransactionFrame(this, trx, scope?.frame);
-        return runInScope({ frame, overrides: scope?.overrides }, () => fn(trx));
-      }, options);
-      frame?.committed();
+      const config = lease === undefined ? options : { ...options, connection: lease };
+      const result = await (outer?.trx ?? this.knex).transaction(async (trx: Knex.Transaction): Promise<T> => {
+        // Knex calls back even when BEGIN failed, having already rejected with
+        // BEGIN's error: fn must not run on a transaction that never started.
+        if (trx.isCompleted()) throw new Error('BEGIN failed');
+        const f = (frame = new TransactionFrame(this, trx, scope?.frame));
+        if (outer === undefined) this.#watch(trx, f, () => bodyDone);
+        body = (async () => runInScope({ frame: f, overrides: scope?.overrides }, () => fn(trx)))();
+        try {
+          return await body;
+        } finally {
+          bodyDone = true;
+        }
+      }, config);
+      frame!.committed();
       return result as T;
     } catch (err) {
+      // A failed statement rolls the transaction back at once (see #watch),
+      // maybe while fn still runs: let it finish before restoring instances.
+      const outcome = body === undefined ? undefined : await settled(body);
       frame?.rolledBack();
-      throw err;
+      const failure = this.#failureOf(err, frame ?? outer, outcome, outer !== undefined);
+      if (lease !== undefined) {
+        const lost = failure instanceof ConnectionLostError || this.adapter.classifyError(err)?.kind === 'connection-lost';
+        if (lost) discardConnection(lease, failure);
+        // SQLite keeps the transaction open after a COMMIT that returned BUSY.
+        else if (outcome?.ok === true && frame?.failure === undefined) await client.query(lease, { sql: 'ROLLBACK', bindings: [] }).catch(ignore);
+      }
+      throw failure;
+    } finally {
+      if (lease !== undefined) {
+        delete (lease as { __knexTxId?: unknown }).__knexTxId;
+        await client.releaseConnection(lease);
+      }
     }
   }
 
   /** The Knex instance or transaction that a model call made here should use. */
   runner(): Knex | Knex.Transaction {
     return findFrame(currentScope()?.frame, this)?.trx ?? this.knex;
+  }
+
+  /**
+   * @internal The error to throw for a driver error met at `context`: the
+   * typed error the adapter's classification calls for, and `connection`
+   * discarded when it died.
+   */
+  failure(err: unknown, context: FailureContext, connection?: object): unknown {
+    const typed = translateError(this.adapter, err, context);
+    if (typed instanceof ConnectionLostError && connection !== undefined) discardConnection(connection, typed);
+    if (typed === err && context.inTransaction) {
+      // Once a failure ended the transaction, Knex refuses its statements with
+      // a plain Error: report the failure that ended it instead.
+      const ended = findFrame(currentScope()?.frame, this)?.failure;
+      if (ended !== undefined) return ended;
+    }
+    return typed;
   }
 
   /** @internal Checks a driver connection once, the first time the library uses it. */
@@ -84,5 +168,38 @@ export class Database {
    */
   async close(): Promise<void> {
     if (this.#ownsKnex) await this.knex.destroy();
+  }
+
+  /**
+   * What `transaction()` rethrows: the failure that ended the transaction if
+   * one did; else, when BEGIN or COMMIT (RELEASE for a savepoint) failed, its
+   * typed error; else fn's own error (Knex may report a failed ROLLBACK in
+   * its place).
+   */
+  #failureOf(err: unknown, frame: TransactionFrame | undefined, outcome: Outcome | undefined, savepoint: boolean): unknown {
+    if (frame?.failure !== undefined) return frame.failure;
+    if (outcome !== undefined && !outcome.ok) return outcome.error;
+    const phase: FailurePhase = outcome === undefined ? 'begin' : savepoint ? 'statement' : 'commit';
+    return translateError(this.adapter, err, { phase, inTransaction: true, write: true });
+  }
+
+  /**
+   * Watches every statement of a top-level transaction, its savepoints' and
+   * the caller's own `trx` queries included. A failure that ends the
+   * transaction marks it failed and rolls it back at once: MariaDB keeps the
+   * transaction open after a lock wait timeout (a later COMMIT would persist
+   * half of it) and, after a deadlock, has already rolled it back and would
+   * autocommit whatever came next. Rolling back now also frees its locks
+   * without waiting for `fn` to return. COMMIT's own failure is left to
+   * `transaction()`, which knows it happened at COMMIT.
+   */
+  #watch(trx: Knex.Transaction, frame: TransactionFrame, finished: () => boolean): void {
+    trx.on('query-error', (err: unknown) => {
+      if (finished() || frame.failure !== undefined) return;
+      const typed = translateError(this.adapter, err, { phase: 'statement', inTransaction: true, write: true });
+      if (!(typed instanceof KnexConcurrencyError)) return;
+      frame.fail(typed);
+      Promise.resolve(trx.rollback(typed)).catch(ignore);
+    });
   }
 }

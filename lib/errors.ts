@@ -138,6 +138,121 @@ export class MissingTriggerError extends KnexConcurrencyError {
   }
 }
 
+/** Why the database refused a transaction that may succeed when run again. */
+export type RetryReason = 'serialization' | 'deadlock' | 'lock-timeout' | 'busy';
+
+/** Where a database failure struck: starting the transaction, running a statement, or at COMMIT. */
+export type FailurePhase = 'begin' | 'statement' | 'commit';
+
+/** What the library knows about a database failure, for the errors below. */
+export interface FailureDetails {
+  /** `'sqlite' | 'postgres' | 'mysql'`. */
+  readonly dialect: string;
+  /** The driver's code (`'40001'`, `1213`, `'SQLITE_BUSY'`...). */
+  readonly code: string | number | undefined;
+  /** A human name of the code, e.g. `PostgreSQL 40001 serialization_failure`. */
+  readonly label: string;
+  readonly phase: FailurePhase;
+  /** The failure happened inside `db.transaction()`. */
+  readonly inTransaction: boolean;
+}
+
+const RETRY_CAUSES: Record<RetryReason, string> = {
+  serialization: 'a concurrent transaction changed data this one read or wrote',
+  deadlock: 'the database broke a deadlock between transactions by aborting this one',
+  'lock-timeout': 'a lock held by another transaction was not released in time',
+  busy: 'another connection holds the database write lock',
+};
+
+/**
+ * The database aborted the work for a reason that running it again, from
+ * the start, may fix: a serialization failure (PostgreSQL 40001, MariaDB
+ * 1020), a deadlock (40P01, 1213), a lock wait timeout (55P03, 1205), or
+ * SQLite's `SQLITE_BUSY`. By the time you see it the whole transaction has
+ * been rolled back (even where the database itself would have kept it open,
+ * as MariaDB does after 1205) and every instance written in it is restored,
+ * so nothing was written. `retryOnConflict()` retries it.
+ *
+ * It is not a `RecordModifiedError`: it can strike at COMMIT, where no single
+ * row is to blame, and its remedy is to re-run the whole transaction, not to
+ * refresh one instance and carry on inside it.
+ *
+ * @example
+ * ```ts
+ * await retryOnConflict(() =>
+ *   db.transaction(async () => {
+ *     const a = await Account.get(1);
+ *     a.balance -= 10;
+ *     await a.save();
+ *   }, { isolationLevel: 'serializable' }),
+ * );
+ * ```
+ */
+export class RetryableError extends KnexConcurrencyError {
+  readonly reason: RetryReason;
+  readonly dialect: string;
+  readonly code: string | number | undefined;
+  readonly phase: FailurePhase;
+
+  constructor(reason: RetryReason, details: FailureDetails, cause: unknown) {
+    const where = details.phase === 'commit' ? ', at COMMIT' : details.phase === 'begin' ? ', at BEGIN' : '';
+    const scope = details.inTransaction ? 'the whole transaction was rolled back' : 'the statement was rolled back';
+    super(
+      `The database refused the work (${details.label}${where}): ${RETRY_CAUSES[reason]}. ` +
+        `Nothing was written (${scope}): run it again from the start; retryOnConflict() does.`,
+      { cause },
+    );
+    this.reason = reason;
+    this.dialect = details.dialect;
+    this.code = details.code;
+    this.phase = details.phase;
+  }
+}
+
+/**
+ * The connection to the database died under a statement: the server was
+ * restarted, the connection was killed (`pg_terminate_backend`, `KILL`), the
+ * network failed. The pool drops the dead connection; the next call opens a
+ * new one.
+ *
+ * When `outcomeUnknown` is `true` (the connection died during COMMIT, or
+ * during a write outside a transaction) the write **may or may not have been
+ * applied**: reload the rows before deciding anything. Otherwise the server
+ * rolled the unfinished transaction back and nothing was written.
+ * `retryOnConflict()` does not retry it: blindly repeating a write whose
+ * outcome is unknown could apply it twice.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await order.save();
+ * } catch (err) {
+ *   if (err instanceof ConnectionLostError && err.outcomeUnknown) await order.refresh();
+ *   else throw err;
+ * }
+ * ```
+ */
+export class ConnectionLostError extends KnexConcurrencyError {
+  readonly dialect: string;
+  readonly code: string | number | undefined;
+  readonly phase: FailurePhase;
+  /** The write may have been applied: reload before deciding what to do. */
+  readonly outcomeUnknown: boolean;
+
+  constructor(details: FailureDetails & { write: boolean }, cause: unknown) {
+    const outcomeUnknown = details.phase === 'commit' || (!details.inTransaction && details.write && details.phase === 'statement');
+    const during = details.phase === 'commit' ? 'during COMMIT' : details.inTransaction ? 'inside a transaction' : details.write ? 'during a write' : 'during a read';
+    const outcome = outcomeUnknown
+      ? 'the outcome is unknown: the write may or may not have been applied. Reload the rows to find out before doing anything else; do not blindly retry.'
+      : 'nothing was written (the server discards an unfinished transaction). The dead connection was dropped from the pool: run the work again once the database answers.';
+    super(`The connection to the database was lost ${during} (${details.label}): ${outcome}`, { cause });
+    this.dialect = details.dialect;
+    this.code = details.code;
+    this.phase = details.phase;
+    this.outcomeUnknown = outcomeUnknown;
+  }
+}
+
 /** `Model.get(pk)` or `refresh()` found no row. */
 export class DoesNotExist extends KnexConcurrencyError {
   readonly model: string;

@@ -22,6 +22,9 @@ interface ClientInternals {
  * Runs one prepared statement on a connection Knex lends (the pool's, or the
  * transaction's), so Knex's `query` events, bindings and transactions all
  * apply, and returns the driver's answer normalised by the dialect adapter.
+ * A driver error the adapter recognises leaves as the library's typed error
+ * (`RetryableError`, `ConnectionLostError`); a dead connection is dropped
+ * from the pool before it is released.
  */
 export async function execute(db: Database, runner: Knex | Knex.Transaction, stmt: Statement): Promise<ExecResult> {
   const client = runner.client as unknown as ClientInternals;
@@ -36,6 +39,8 @@ export async function execute(db: Database, runner: Knex | Knex.Transaction, stm
       options: {},
     });
     return db.adapter.normalize(obj);
+  } catch (err) {
+    throw db.failure(err, { phase: 'statement', inTransaction: runner !== db.knex, write: stmt.method !== 'select' }, connection);
   } finally {
     await client.releaseConnection(connection);
   }

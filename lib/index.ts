@@ -58,8 +58,10 @@ export {
   ModelDefinitionError,
   UsageError,
   MissingTriggerError,
+  RetryableError,
+  ConnectionLostError,
 } from './errors';
-export type { Operation } from './errors';
+export type { Operation, RetryReason, FailurePhase } from './errors';
 
 // Migrations
 export { addVersionColumn } from './migrations/version-column';

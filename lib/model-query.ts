@@ -3,6 +3,7 @@ import type { Database } from './database';
 import { MissingTriggerError, UsageError, ValidationError } from './errors';
 import { versionTriggerName } from './migrations/version-trigger-name';
 import { versionTriggerStatus } from './migrations/version-triggers';
+import { unstorableString } from './fields/char-field';
 import type { FieldBinding, ModelMeta } from './model-meta';
 import { quote } from './persistence';
 
@@ -34,6 +35,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   readonly #meta: ModelMeta;
   readonly #adopt: (row: Row) => T;
   readonly #builder: Knex.QueryBuilder;
+  readonly #inTransaction: boolean;
   #limited = false;
 
   /** @internal Use `Model.query()`. */
@@ -41,7 +43,9 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     this.#db = db;
     this.#meta = meta;
     this.#adopt = adopt;
-    this.#builder = db.runner()(meta.table);
+    const runner = db.runner();
+    this.#builder = runner(meta.table);
+    this.#inTransaction = runner !== db.knex;
   }
 
   /** `where('name', value)`, `where('price', '<', 10)` or `where({ name, stock })`; conditions are ANDed. */
@@ -113,7 +117,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   /** The matching instances. */
   async all(): Promise<T[]> {
-    const rows = (await this.#builder.clone().select(this.#selectList())) as Row[];
+    const rows = await this.#run<Row[]>(this.#builder.clone().select(this.#selectList()), false);
     const out = new Array<T>(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = this.#adopt(rows[i]!);
     return out;
@@ -121,13 +125,13 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   /** The first matching instance, or `undefined`. */
   async first(): Promise<T | undefined> {
-    const rows = (await this.#builder.clone().select(this.#selectList()).limit(1)) as Row[];
+    const rows = await this.#run<Row[]>(this.#builder.clone().select(this.#selectList()).limit(1), false);
     return rows.length === 0 ? undefined : this.#adopt(rows[0]!);
   }
 
   /** How many rows match. */
   async count(): Promise<number> {
-    const rows = (await this.#builder.clone().clearOrder().count({ n: '*' })) as Row[];
+    const rows = await this.#run<Row[]>(this.#builder.clone().clearOrder().count({ n: '*' }), false);
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -161,13 +165,13 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
         throw new MissingTriggerError({ model: meta.modelName, table: meta.table, column: version.column, trigger: versionTriggerName(meta.table, version.column) });
       }
     }
-    return Number(await this.#builder.clone().update(set));
+    return Number(await this.#run(this.#builder.clone().update(set), true));
   }
 
   /** Bulk delete of every matching row, without version checks; returns the number of rows deleted. */
   async delete(): Promise<number> {
     this.#refuseWindow('delete');
-    return Number(await this.#builder.clone().del());
+    return Number(await this.#run(this.#builder.clone().del(), true));
   }
 
   /** The SQL this query would run as a select, for debugging. */
@@ -184,6 +188,15 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T[] | R> {
     return this.all().catch(onrejected);
+  }
+
+  /** Runs a Knex query, with driver errors translated as for the library's own statements. */
+  async #run<R>(query: PromiseLike<unknown>, write: boolean): Promise<R> {
+    try {
+      return (await query) as R;
+    } catch (err) {
+      throw this.#db.failure(err, { phase: 'statement', inTransaction: this.#inTransaction, write });
+    }
   }
 
   #selectList(): Record<string, string> {
@@ -243,6 +256,8 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   #likePattern(f: FieldBinding, value: unknown): string {
     if (typeof value !== 'string') throw new ValidationError(this.#meta.modelName, f.name, 'a LIKE pattern must be a string', value);
+    const problem = unstorableString(value);
+    if (problem !== undefined) throw new ValidationError(this.#meta.modelName, f.name, `the LIKE pattern ${problem}`, value);
     return value;
   }
 

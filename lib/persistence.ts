@@ -242,8 +242,11 @@ export async function conflict(
   return new RecordModifiedError({ ...details, actualVersion: actual });
 }
 
-/** Runs `fn` in the current transaction, or in a new one when there is none. */
+/**
+ * Runs `fn` in the current transaction, or in a new one when there is none
+ * (through `db.transaction()`, so a failed COMMIT is reported like any other).
+ */
 async function inTransaction<T>(db: Database, runner: Knex | Knex.Transaction, fn: (trx: Knex | Knex.Transaction) => Promise<T>): Promise<T> {
   if (runner !== db.knex) return fn(runner);
-  return db.knex.transaction((trx) => fn(trx));
+  return db.transaction((trx) => fn(trx));
 }

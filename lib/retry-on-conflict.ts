@@ -1,4 +1,4 @@
-import { RecordDeletedError, RecordModifiedError, UsageError } from './errors';
+import { RecordDeletedError, RecordModifiedError, RetryableError, UsageError } from './errors';
 import { currentScope } from './scope';
 
 export interface RetryOptions {
@@ -13,18 +13,26 @@ export interface RetryOptions {
 
 const defaultDelay = (attempt: number): number => Math.random() * Math.min(2 ** attempt, 100);
 
-/** Errors worth running the whole read-modify-write again for. */
+/**
+ * Errors worth running the whole read-modify-write again for: a conflict on
+ * a row, or a transaction the database aborted (`RetryableError`). Never a
+ * `ConnectionLostError`, whose write may have been applied.
+ */
 export function isRetryable(err: unknown): boolean {
+  if (err instanceof RetryableError) return true;
   return err instanceof RecordModifiedError && !(err instanceof RecordDeletedError);
 }
 
 /**
  * Runs the read-modify-write `fn` again, from the start, when it throws
- * `RecordModifiedError`, up to `attempts` runs in all; then rethrows the
- * last error. `RecordDeletedError` is rethrown at once: retrying cannot bring
- * a row back. Open the transaction inside `fn`, so each run gets a fresh
- * one; calling this inside a transaction is refused, because every retry
- * would see the same snapshot.
+ * `RecordModifiedError` or `RetryableError` (deadlock, serialization
+ * failure, lock timeout, SQLite busy), up to `attempts` runs in all; then
+ * rethrows the last error. `RecordDeletedError` is rethrown at once:
+ * retrying cannot bring a row back. So is `ConnectionLostError`: its write
+ * may have been applied, and repeating it blindly could apply it twice.
+ * Open the transaction inside `fn`, so each run gets a fresh one; calling
+ * this inside a transaction is refused, because every retry would see the
+ * same snapshot.
  *
  * @example
  * ```ts

@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
  */
 export class TransactionFrame {
   readonly #undo = new Map<object, () => void>();
+  #failure: Error | undefined;
 
   constructor(
     readonly db: object,
@@ -15,6 +16,28 @@ export class TransactionFrame {
     /** The enclosing frame, of any database. */
     readonly parent: TransactionFrame | undefined,
   ) {}
+
+  /** The outermost open frame of the same database: the real transaction, which savepoints share. */
+  root(): TransactionFrame {
+    let root: TransactionFrame = this;
+    for (let f = findFrame(this.parent, this.db); f !== undefined; f = findFrame(f.parent, this.db)) root = f;
+    return root;
+  }
+
+  /**
+   * Records that `err` ended the whole transaction (a deadlock, a lost
+   * connection...): it can only roll back now, whatever its callbacks do.
+   * The first failure is the one reported.
+   */
+  fail(err: Error): void {
+    const root = this.root();
+    root.#failure ??= err;
+  }
+
+  /** The failure that ended the transaction, if one did. */
+  get failure(): Error | undefined {
+    return this.root().#failure;
+  }
 
   /** Records how to restore `instance`; only the first record per instance counts. */
   remember(instance: object, restore: () => void): void {

@@ -65,7 +65,7 @@ export async function updateTriggerVersioned(
   }
 
   // Inside the caller's transaction this is a savepoint, so a missing trigger undoes only this write.
-  const outcome = await runner.transaction(async (trx): Promise<Outcome> => {
+  const outcome = await db.transaction(async (trx): Promise<Outcome> => {
     const held = checked ? policy.held! : await lockedVersion(db, trx, meta, pk);
     if (held === null) return { matched: false };
     const r = await run(trx, held, returning);

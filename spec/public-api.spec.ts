@@ -10,6 +10,7 @@ const EXPORTS = [
   'BooleanField',
   'CharField',
   'ConditionalVersionField',
+  'ConnectionLostError',
   'Database',
   'DateTimeField',
   'DoesNotExist',
@@ -32,6 +33,7 @@ const EXPORTS = [
   'ModelQuery',
   'RecordDeletedError',
   'RecordModifiedError',
+  'RetryableError',
   'TextField',
   'TypeScriptMigrationSource',
   'TriggerVersionField',
@@ -75,7 +77,7 @@ describe('public API', () => {
   });
 
   it('errors share one root and keep their names', () => {
-    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.MissingTriggerError]) {
+    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.MissingTriggerError, api.RetryableError, api.ConnectionLostError, api.MigrationError]) {
       expect(E.prototype).to.be.instanceOf(api.KnexConcurrencyError);
     }
     expect(new api.DoesNotExist('Product', 7).name).to.equal('DoesNotExist');

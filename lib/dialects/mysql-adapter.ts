@@ -1,10 +1,27 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../errors';
-import { DialectAdapterBase, DriverQueryObject, ExecResult } from './dialect-adapter';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
+import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult } from './dialect-adapter';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
 const FOUND_ROWS = 0x2;
+
+// Error numbers that mean "run the transaction again".
+const RETRY: Record<number, [ErrorClassification['kind'], string]> = {
+  // ER_CHECKREAD: with innodb_snapshot_isolation=ON (MariaDB's default from
+  // 11.6) a write to a row changed since the transaction's snapshot.
+  1020: ['serialization', 'ER_CHECKREAD'],
+  // InnoDB rolls the whole transaction back on a deadlock.
+  1213: ['deadlock', 'ER_LOCK_DEADLOCK'],
+  // Only the statement is rolled back: the transaction stays open, and a later
+  // COMMIT would persist half of it. The library rolls it back as a whole.
+  1205: ['lock-timeout', 'ER_LOCK_WAIT_TIMEOUT'],
+};
+
+// Codes after which the session is gone: the server killed it or shut down,
+// or mysql2 lost the socket. mysql2 also marks every error that leaves the
+// connection unusable with `fatal: true`.
+const LOST = new Set(['PROTOCOL_CONNECTION_LOST', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN', 'ER_CLIENT_INTERACTION_TIMEOUT']);
 
 interface ResultHeader {
   affectedRows?: number;
@@ -78,6 +95,17 @@ export class MysqlAdapter extends DialectAdapterBase {
     if (Array.isArray(rows)) return DialectAdapterBase.result(rows.length, rows as Record<string, unknown>[]);
     const header = rows as ResultHeader;
     return DialectAdapterBase.result(header.affectedRows ?? 0, undefined, header.insertId);
+  }
+
+  override classifyError(err: unknown): ErrorClassification | undefined {
+    const e = err as { errno?: unknown; code?: unknown; fatal?: unknown } | null;
+    const code = typeof e?.code === 'string' ? e.code : undefined;
+    const retry = typeof e?.errno === 'number' ? RETRY[e.errno] : undefined;
+    if (retry) return { kind: retry[0], code: e!.errno as number, label: `MySQL/MariaDB ${String(e!.errno)} ${retry[1]}` };
+    if ((code !== undefined && LOST.has(code)) || e?.fatal === true) {
+      return { kind: 'connection-lost', code: code ?? (e?.errno as number | undefined), label: `mysql2 ${code ?? 'fatal error'}` };
+    }
+    return DialectAdapterBase.socketFailure(err);
   }
 
   private static foundRowsError(): UsageError {

@@ -1,6 +1,28 @@
 import type { Knex } from 'knex';
-import { DialectAdapterBase, DriverQueryObject, ExecResult } from './dialect-adapter';
 import { postgresVersionTriggers } from './postgres-version-triggers';
+import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult } from './dialect-adapter';
+
+// SQLSTATEs that mean "run the transaction again". PostgreSQL aborts the
+// whole transaction on each of them (later statements fail with 25P02), and a
+// serialization failure under SERIALIZABLE may only surface at COMMIT.
+const RETRY: Record<string, [ErrorClassification['kind'], string]> = {
+  '40001': ['serialization', 'serialization_failure'],
+  '40P01': ['deadlock', 'deadlock_detected'],
+  // lock_timeout (or NOWAIT) expired.
+  '55P03': ['lock-timeout', 'lock_not_available'],
+};
+
+// SQLSTATEs after which the server has closed the session.
+const LOST: Record<string, string> = {
+  '57P01': 'admin_shutdown', // pg_terminate_backend(), fast shutdown
+  '57P02': 'crash_shutdown',
+  '57P03': 'cannot_connect_now',
+  '57P05': 'idle_session_timeout',
+  '25P03': 'idle_in_transaction_session_timeout',
+};
+
+// node-postgres' own errors for a socket that closed; they carry no code.
+const DRIVER_LOST = /(Connection terminated unexpectedly|Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
 
 interface PgResult {
   rowCount: number | null;
@@ -23,5 +45,20 @@ export class PostgresAdapter extends DialectAdapterBase {
   normalize(obj: DriverQueryObject): ExecResult {
     const r = obj.response as PgResult;
     return DialectAdapterBase.result(r.rowCount ?? 0, r.rows);
+  }
+
+  override classifyError(err: unknown): ErrorClassification | undefined {
+    const e = err as { code?: unknown; message?: unknown } | null;
+    const code = typeof e?.code === 'string' ? e.code : undefined;
+    if (code !== undefined) {
+      const retry = RETRY[code];
+      if (retry) return { kind: retry[0], code, label: `PostgreSQL ${code} ${retry[1]}` };
+      const lost = LOST[code] ?? (code.startsWith('08') ? 'connection_exception' : undefined);
+      if (lost) return { kind: 'connection-lost', code, label: `PostgreSQL ${code} ${lost}` };
+    }
+    if (typeof e?.message === 'string' && DRIVER_LOST.test(e.message)) {
+      return { kind: 'connection-lost', code, label: `node-postgres: ${DRIVER_LOST.exec(e.message)![1]}` };
+    }
+    return DialectAdapterBase.socketFailure(err);
   }
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../errors';
-import { DialectAdapterBase, DriverQueryObject, ExecResult } from './dialect-adapter';
+import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult } from './dialect-adapter';
 import { sqliteClientClass } from './sqlite-client';
 import { sqliteVersionTriggers } from './sqlite-version-triggers';
 
@@ -77,5 +77,18 @@ export class SqliteAdapter extends DialectAdapterBase {
       return DialectAdapterBase.result(rows.length, rows);
     }
     return DialectAdapterBase.result(ctx.changes ?? 0, undefined, ctx.lastID);
+  }
+
+  // SQLITE_BUSY: another connection holds the lock this one needs. It comes
+  // after the busy timeout, or at once where waiting could deadlock: a
+  // deferred transaction (`BEGIN`, as a Knex instance you built uses) that
+  // read first and now needs the write lock, or whose snapshot is stale in
+  // WAL mode. Running the whole transaction again is the cure. A COMMIT that
+  // returns BUSY leaves SQLite's transaction open; `db.transaction()` rolls
+  // it back before the connection returns to the pool.
+  override classifyError(err: unknown): ErrorClassification | undefined {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code === 'SQLITE_BUSY') return { kind: 'busy', code, label: 'SQLite SQLITE_BUSY' };
+    return undefined;
   }
 }

@@ -15,9 +15,26 @@ export function characterCount(s: string): number {
   return n;
 }
 
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why a string cannot be stored exactly as given, or `undefined`. The rule is
+ * the same on every database, so that a model tested on SQLite behaves the
+ * same on PostgreSQL: PostgreSQL's text and jsonb refuse NUL (SQLite and
+ * MySQL would store it), and a lone UTF-16 surrogate has no UTF-8 form, so
+ * every driver would silently store U+FFFD instead.
+ */
+export function unstorableString(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'contains a NUL character (U+0000), which PostgreSQL cannot store; it is refused on every database';
+  if (LONE_SURROGATE.test(s)) return 'contains a lone UTF-16 surrogate, which no database can store (it would silently become U+FFFD)';
+  return undefined;
+}
+
 export function checkString(value: unknown): string | FieldProblem {
   if (typeof value !== 'string') return new FieldProblem('expected a string');
-  return value;
+  const problem = unstorableString(value);
+  return problem === undefined ? value : new FieldProblem(problem);
 }
 
 export interface CharFieldOptions extends FieldOptions<string> {

@@ -1,9 +1,13 @@
+import { unstorableString } from './char-field';
 import { Field, FieldProblem } from './field';
 
 /** Finds the first part of a value that JSON would silently change or drop. */
 function jsonProblem(value: unknown, path: string): string | undefined {
   switch (typeof value) {
-    case 'string':
+    case 'string': {
+      const problem = unstorableString(value);
+      return problem === undefined ? undefined : `${path} ${problem}`;
+    }
     case 'boolean':
       return undefined;
     case 'number':
@@ -22,6 +26,8 @@ function jsonProblem(value: unknown, path: string): string | undefined {
         return `${path} is a ${proto?.constructor?.name ?? 'class instance'}; only plain objects, arrays, strings, finite numbers, booleans and null are stored as JSON`;
       }
       for (const [k, v] of Object.entries(value)) {
+        const keyProblem = unstorableString(k);
+        if (keyProblem) return `the key ${JSON.stringify(k)} of ${path} ${keyProblem}`;
         const p = jsonProblem(v, `${path}.${k}`);
         if (p) return p;
       }

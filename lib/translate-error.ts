@@ -1,0 +1,34 @@
+import type { DialectAdapter } from './dialects/dialect-adapter';
+import { ConnectionLostError, FailurePhase, KnexConcurrencyError, RetryableError } from './errors';
+
+/** Where a driver error arose, which decides what its typed error promises. */
+export interface FailureContext {
+  readonly phase: FailurePhase;
+  /** The statement ran inside `db.transaction()`. */
+  readonly inTransaction: boolean;
+  /** The statement could have changed rows (anything but a SELECT). */
+  readonly write: boolean;
+}
+
+// One driver error can be seen twice, by the transaction's `query-error`
+// watcher and by the code that awaited the statement: both must hand out the
+// same typed error, so that the one `db.transaction()` rethrows is the one
+// the caller caught inside it.
+const translated = new WeakMap<object, KnexConcurrencyError>();
+
+/**
+ * A driver error -> the library's typed error when the adapter recognises
+ * it (`RetryableError`, `ConnectionLostError`, with the driver error as
+ * `cause`); anything else is returned unchanged.
+ */
+export function translateError(adapter: DialectAdapter, err: unknown, context: FailureContext): unknown {
+  if (err === null || typeof err !== 'object' || err instanceof KnexConcurrencyError) return err;
+  const known = translated.get(err);
+  if (known !== undefined) return known;
+  const c = adapter.classifyError(err);
+  if (c === undefined) return err;
+  const details = { dialect: adapter.name, code: c.code, label: c.label, phase: context.phase, inTransaction: context.inTransaction };
+  const typed = c.kind === 'connection-lost' ? new ConnectionLostError({ ...details, write: context.write }, err) : new RetryableError(c.kind, details, err);
+  translated.set(err, typed);
+  return typed;
+}
