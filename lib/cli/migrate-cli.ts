@@ -12,6 +12,7 @@ import { formatStatus } from './format-status';
 import { HELP_TEXT } from './help-text';
 import { MigrateCommand, parseMigrateArgs } from './parse-migrate-args';
 import { runTriggersCommand } from './triggers-command';
+import { redactUrl } from '../redact-url';
 
 /** Where the CLI writes: results to `stdout`, progress notes and errors to `stderr`. */
 export interface CliOutput {
@@ -22,9 +23,6 @@ export interface CliOutput {
 // Knex's migrator logs its own copy of a failure; the error we print says more.
 const KNEX_FAILURE_LOG = /^(migration file ".*" failed|migration failed with error|Can't take lock|If you are sure migrations)/;
 
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-}
 
 function ms(n: number): string {
   return n < 10_000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(1)} s`;
@@ -64,7 +62,7 @@ function summary(run: MigrationRun): string {
 }
 
 async function execute(cmd: Exclude<MigrateCommand, { command: 'help' | 'make' }>, out: CliOutput): Promise<ExitCode> {
-  const target = redact(cmd.url);
+  const target = redactUrl(cmd.url);
   const db = open(cmd.url, out);
   try {
     const migrator = new Migrator(db, { directory: cmd.directory, lockTimeoutMs: cmd.lockTimeoutMs, onEvent: progress(out) });

@@ -4,6 +4,7 @@ import { DialectAdapter } from './dialect-adapter';
 import { MysqlAdapter } from './mysql-adapter';
 import { PostgresAdapter } from './postgres-adapter';
 import { SqliteAdapter } from './sqlite-adapter';
+import { redactUrl } from '../redact-url';
 
 type AdapterClass = (new () => DialectAdapter) & { configFromUrl(url: string): Knex.Config };
 
@@ -54,9 +55,6 @@ export function adapterForKnex(knex: Knex): DialectAdapter {
   return new Adapter();
 }
 
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-}
 
 /** The Knex config for a database URL. */
 export function configForUrl(url: string): Knex.Config {
@@ -64,7 +62,7 @@ export function configForUrl(url: string): Knex.Config {
   const Adapter = scheme === undefined ? undefined : BY_SCHEME[scheme];
   if (!Adapter) {
     throw new UsageError(
-      `connect(): cannot tell the database from "${redact(url)}"; use sqlite:PATH, sqlite::memory:, postgres://user@host/db or mysql://user@host/db`,
+      `connect(): cannot tell the database from "${redactUrl(url)}"; use sqlite:PATH, sqlite::memory:, postgres://user@host/db or mysql://user@host/db`,
     );
   }
   return Adapter.configFromUrl(url);
