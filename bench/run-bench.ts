@@ -1,0 +1,132 @@
+import * as os from 'node:os';
+import type { BenchOptions, ImplName, TargetName } from './bench-options';
+import { BenchEnv, closeTarget, openTarget, targetUrl } from './bench-target';
+import { measureMemory, MemoryProbe } from './memory-probe';
+import { StatementCount, statementsPerSave } from './statements-per-save';
+import type { Check, Workload } from './workload';
+import { contentionWorkload } from './workloads/contention-workload';
+import { createWorkload } from './workloads/create-workload';
+import { loadWorkload } from './workloads/load-workload';
+import { saveWorkload } from './workloads/save-workload';
+
+export const ALL_WORKLOADS: readonly Workload[] = [saveWorkload, loadWorkload, createWorkload, contentionWorkload];
+
+export interface Series {
+  /** Operations per second, one per measured repetition, in run order. */
+  readonly opsPerSec: number[];
+  /** Extra counts per repetition (conflicts...). */
+  readonly extra: Record<string, number[]>;
+}
+
+export interface WorkloadResult {
+  readonly id: string;
+  readonly title: string;
+  readonly unit: string;
+  readonly target: number;
+  readonly series: Partial<Record<ImplName, Series>>;
+}
+
+export interface CheckResult {
+  readonly what: string;
+  readonly ok: boolean;
+}
+
+export interface TargetResult {
+  readonly name: TargetName;
+  readonly workloads: WorkloadResult[];
+  readonly statements: StatementCount[];
+  readonly memory: MemoryProbe | undefined;
+  readonly checks: CheckResult[];
+  readonly seconds: number;
+  /** 1-minute load average when the target started and ended. */
+  readonly load: [number, number];
+}
+
+export interface BenchReport {
+  readonly node: string;
+  readonly cpus: number;
+  readonly reps: number;
+  readonly targets: TargetResult[];
+  readonly seconds: number;
+}
+
+/** Progress lines for the console; the smoke spec passes a silent one. */
+export type Log = (line: string) => void;
+
+async function timed(env: BenchEnv, w: Workload, impl: ImplName, size: number, check: Check): Promise<{ opsPerSec: number; extra: Record<string, number> }> {
+  const trial = await w.trial(env, impl, size);
+  const start = process.hrtime.bigint();
+  await trial.run();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  await trial.verify((ok, what) => check(ok, `${w.id} ${impl}: ${what}`));
+  return { opsPerSec: trial.ops / seconds, extra: trial.extra?.() ?? {} };
+}
+
+/**
+ * One database: warm every (workload, implementation) up once at a tenth of
+ * its size, then run the measured repetitions interleaved (each repetition
+ * runs every workload by every implementation, in a rotating order, so drift
+ * and noise hit all three alike); then statements per save and the heap probe.
+ */
+async function benchTarget(name: TargetName, url: string, options: BenchOptions, log: Log): Promise<TargetResult> {
+  const started = Date.now();
+  const load: [number, number] = [os.loadavg()[0]!, 0];
+  const checks: CheckResult[] = [];
+  const check: Check = (ok, what) => {
+    checks.push({ what, ok });
+    if (!ok) log(`  CHECK FAILED [${name}] ${what}`);
+  };
+  const workloads = ALL_WORKLOADS.filter((w) => options.workloads.includes(w.id));
+  const env = openTarget(name, url, options.sizes, options.tablePrefix);
+  const results: WorkloadResult[] = workloads.map((w) => ({ id: w.id, title: w.title(options.sizes), unit: w.unit, target: w.target, series: {} }));
+  let statements: StatementCount[] = [];
+  try {
+    for (const w of workloads) await w.setup(env);
+    for (const w of workloads) {
+      for (const impl of options.impls) await timed(env, w, impl, Math.max(1, Math.ceil(w.size(options.sizes) / 10)), check);
+    }
+    for (let rep = 0; rep < options.reps; rep++) {
+      for (const [wi, w] of workloads.entries()) {
+        const impls = options.impls.map((_, i) => options.impls[(i + rep + wi) % options.impls.length]!);
+        for (const impl of impls) {
+          const { opsPerSec, extra } = await timed(env, w, impl, w.size(options.sizes), check);
+          const series = (results[wi]!.series[impl] ??= { opsPerSec: [], extra: {} });
+          series.opsPerSec.push(opsPerSec);
+          for (const [k, v] of Object.entries(extra)) (series.extra[k] ??= []).push(v);
+        }
+      }
+      log(`  ${name}: repetition ${rep + 1}/${options.reps} done`);
+    }
+    if (options.impls.includes('kc')) statements = await statementsPerSave(env, check);
+  } finally {
+    await closeTarget(env);
+  }
+  let memory: MemoryProbe | undefined;
+  if (options.memory && options.impls.includes('kc')) {
+    // A target, like the speed ratios, not a correctness check: it does not fail the run.
+    memory = await measureMemory(url, `${options.tablePrefix}memory`, options.sizes.memoryRows);
+    check(memory.rows === options.sizes.memoryRows, `the heap probe loaded ${memory.rows} rows`);
+  }
+  load[1] = os.loadavg()[0]!;
+  return { name, workloads: results, statements, memory, checks, seconds: (Date.now() - started) / 1000, load };
+}
+
+/**
+ * Runs the bench on every target in `options`. `urls` overrides where a
+ * target lives (the smoke spec passes its own test databases).
+ */
+export async function runBench(options: BenchOptions, log: Log, urls: Partial<Record<TargetName, string>> = {}): Promise<BenchReport> {
+  const started = Date.now();
+  const targets: TargetResult[] = [];
+  for (const name of options.targets) {
+    const url = urls[name] ?? (await targetUrl(name, options.database));
+    log(`${name}: ${url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')}`);
+    targets.push(await benchTarget(name, url, options, log));
+  }
+  return { node: process.version, cpus: os.cpus().length, reps: options.reps, targets, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Every failed correctness check, by target. */
+export function failures(report: BenchReport): string[] {
+  return report.targets.flatMap((t) => t.checks.filter((c) => !c.ok).map((c) => `[${t.name}] ${c.what}`));
+}
