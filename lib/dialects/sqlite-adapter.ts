@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../errors';
-import { DialectAdapterBase, DriverQueryObject, ExecResult } from './dialect-adapter';
+import { DialectAdapterBase, DriverQueryObject, ExecResult, KnexQueryObject, StatementToRun } from './dialect-adapter';
 import { sqliteClientClass } from './sqlite-client';
 
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
@@ -63,6 +63,15 @@ export class SqliteAdapter extends DialectAdapterBase {
       useNullAsDefault: true,
       pool,
     };
+  }
+
+  // The flag is read by the client class prepareConfig installs, which keeps
+  // a compiled statement per connection; with a Knex instance built
+  // elsewhere, Knex's own client ignores it and prepares every time.
+  protected override queryObject(stmt: StatementToRun): KnexQueryObject {
+    const obj = super.queryObject(stmt);
+    if (stmt.prepare !== false) obj.prepare = true;
+    return obj;
   }
 
   normalize(obj: DriverQueryObject): ExecResult {
