@@ -2,6 +2,7 @@ import { ModelDefinitionError } from './errors';
 import { CharField } from './fields/char-field';
 import { Field } from './fields/field';
 import { isVersionField, VersionField } from './fields/version-field';
+import { compileHydrator } from './row-hydrator';
 
 /** One field of one model: the field, its property name and its column. */
 export interface FieldBinding {
@@ -34,6 +35,8 @@ export class ModelMeta {
   readonly converted: readonly FieldBinding[];
   /** Fields with a default, applied to new instances. */
   readonly defaulted: readonly FieldBinding[];
+  /** Converts a row selected with property-name aliases into instance values, in place. */
+  readonly hydrate: (row: Values) => Values;
   /** Set once the class has been checked for class fields that shadow model fields. */
   shadowingChecked = false;
 
@@ -89,6 +92,7 @@ export class ModelMeta {
     this.mutable = Object.freeze(fields.filter((f) => f.field.mutable));
     this.converted = Object.freeze(fields.filter((f) => f.field.fromDb !== Field.prototype.fromDb));
     this.defaulted = Object.freeze(fields.filter((f) => f.field.hasDefault()));
+    this.hydrate = compileHydrator(this.converted);
   }
 
   /** Values of a new instance: the defaults, nothing else. */
@@ -96,12 +100,6 @@ export class ModelMeta {
     const values: Values = {};
     for (const f of this.defaulted) values[f.name] = f.field.clean(f.field.defaultValue(), this.modelName, f.name);
     return values;
-  }
-
-  /** Converts a row selected with property-name aliases into instance values, in place. */
-  hydrate(row: Values): Values {
-    for (const f of this.converted) row[f.name] = f.field.fromDb(row[f.name]);
-    return row;
   }
 
   /** Baseline snapshots of the mutable fields, or `undefined` when the model has none. */

@@ -33,8 +33,10 @@ export interface SaveOptions {
 
 const metas = new WeakMap<Function, ModelMeta>();
 const bindings = new WeakMap<Function, Database>();
-// Values for the constructor of an instance being hydrated from a row; see hydrate().
+// Values for the constructor of an instance being hydrated from a row, and
+// the snapshots of its mutable fields; see adopt().
 let pendingRow: Values | undefined;
+let pendingOrig: Values | undefined;
 
 let internals: {
   values(m: Model): Values;
@@ -89,25 +91,27 @@ export class Model {
       assign: (m, f, meta, value) => m.#assign(f, meta, f.field.clean(value, meta.modelName, f.name)),
       adopt: (cls, meta, row) => {
         pendingRow = meta.hydrate(row);
+        pendingOrig = meta.snapshotMutable(row);
         try {
           return new cls();
         } finally {
           pendingRow = undefined;
+          pendingOrig = undefined;
         }
       },
     };
   }
 
   constructor() {
-    const meta = metaOf(new.target);
     const row = pendingRow;
     if (row !== undefined) {
+      // Hydrating: adopt() has the metadata, so a load of many rows does not look it up per row.
       pendingRow = undefined;
       this.#values = row;
-      this.#orig = meta.snapshotMutable(row);
+      this.#orig = pendingOrig;
       this.#state = PERSISTED;
     } else {
-      this.#values = meta.defaults();
+      this.#values = metaOf(new.target).defaults();
       this.#orig = undefined;
       this.#state = NEW;
     }
