@@ -54,6 +54,14 @@ function targetSection(t: TargetResult): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const lines = [`${t.name}  (${t.seconds.toFixed(0)} s, 1-min load ${t.load[0].toFixed(2)} -> ${t.load[1].toFixed(2)})`, pad(header, widths)];
   for (const r of rows) lines.push(pad(r, widths));
+  lines.push('client CPU per operation, median microseconds (this process, driver threads included):');
+  for (const w of t.workloads) {
+    const cpu = (impl: ImplName) => {
+      const xs = w.series[impl]?.cpuMicrosPerOp;
+      return xs?.length ? median(xs).toFixed(1) : '-';
+    };
+    lines.push(`  ${w.id}: kc ${cpu('kc')}, Knex ${cpu('knex')}, raw ${cpu('raw')}`);
+  }
   const d = t.workloads.find((w) => w.id === 'D');
   if (d !== undefined) {
     const per = (impl: ImplName) => {

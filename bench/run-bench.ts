@@ -14,6 +14,12 @@ export const ALL_WORKLOADS: readonly Workload[] = [saveWorkload, loadWorkload, c
 export interface Series {
   /** Operations per second, one per measured repetition, in run order. */
   readonly opsPerSec: number[];
+  /**
+   * This process's CPU time (user + system, driver threads included) per
+   * operation, in microseconds: the client-side cost, which the load of
+   * other processes on the machine barely disturbs.
+   */
+  readonly cpuMicrosPerOp: number[];
   /** Extra counts per repetition (conflicts...). */
   readonly extra: Record<string, number[]>;
 }
@@ -53,13 +59,21 @@ export interface BenchReport {
 /** Progress lines for the console; the smoke spec passes a silent one. */
 export type Log = (line: string) => void;
 
-async function timed(env: BenchEnv, w: Workload, impl: ImplName, size: number, check: Check): Promise<{ opsPerSec: number; extra: Record<string, number> }> {
+interface Measured {
+  readonly opsPerSec: number;
+  readonly cpuMicrosPerOp: number;
+  readonly extra: Record<string, number>;
+}
+
+async function timed(env: BenchEnv, w: Workload, impl: ImplName, size: number, check: Check): Promise<Measured> {
   const trial = await w.trial(env, impl, size);
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   await trial.run();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const used = process.cpuUsage(cpu);
   await trial.verify((ok, what) => check(ok, `${w.id} ${impl}: ${what}`));
-  return { opsPerSec: trial.ops / seconds, extra: trial.extra?.() ?? {} };
+  return { opsPerSec: trial.ops / seconds, cpuMicrosPerOp: (used.user + used.system) / trial.ops, extra: trial.extra?.() ?? {} };
 }
 
 /**
@@ -89,9 +103,10 @@ async function benchTarget(name: TargetName, url: string, options: BenchOptions,
       for (const [wi, w] of workloads.entries()) {
         const impls = options.impls.map((_, i) => options.impls[(i + rep + wi) % options.impls.length]!);
         for (const impl of impls) {
-          const { opsPerSec, extra } = await timed(env, w, impl, w.size(options.sizes), check);
-          const series = (results[wi]!.series[impl] ??= { opsPerSec: [], extra: {} });
+          const { opsPerSec, cpuMicrosPerOp, extra } = await timed(env, w, impl, w.size(options.sizes), check);
+          const series = (results[wi]!.series[impl] ??= { opsPerSec: [], cpuMicrosPerOp: [], extra: {} });
           series.opsPerSec.push(opsPerSec);
+          series.cpuMicrosPerOp.push(cpuMicrosPerOp);
           for (const [k, v] of Object.entries(extra)) (series.extra[k] ??= []).push(v);
         }
       }
