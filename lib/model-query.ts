@@ -30,12 +30,12 @@ const DIRECTIONS = new Set(['asc', 'desc']);
 export class ModelQuery<T> implements PromiseLike<T[]> {
   readonly #db: Database;
   readonly #meta: ModelMeta;
-  readonly #adopt: (row: Row) => T;
+  readonly #adopt: (rows: readonly Row[]) => T[];
   readonly #builder: Knex.QueryBuilder;
   #limited = false;
 
   /** @internal Use `Model.query()`. */
-  constructor(db: Database, meta: ModelMeta, adopt: (row: Row) => T) {
+  constructor(db: Database, meta: ModelMeta, adopt: (rows: readonly Row[]) => T[]) {
     this.#db = db;
     this.#meta = meta;
     this.#adopt = adopt;
@@ -112,15 +112,13 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   /** The matching instances. */
   async all(): Promise<T[]> {
     const rows = (await this.#builder.clone().select(this.#selectList())) as Row[];
-    const out = new Array<T>(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = this.#adopt(rows[i]!);
-    return out;
+    return this.#adopt(rows);
   }
 
   /** The first matching instance, or `undefined`. */
   async first(): Promise<T | undefined> {
     const rows = (await this.#builder.clone().select(this.#selectList()).limit(1)) as Row[];
-    return rows.length === 0 ? undefined : this.#adopt(rows[0]!);
+    return rows.length === 0 ? undefined : this.#adopt(rows)[0];
   }
 
   /** How many rows match. */
