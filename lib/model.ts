@@ -3,6 +3,7 @@ import { DoesNotExist, ModelDefinitionError, UsageError, ValidationError } from 
 import { ModelMeta, type FieldBinding } from './model-meta';
 import { ModelQuery } from './model-query';
 import { deleteRow, insertRow, selectByPk, updateRow, type VersionPolicy } from './persistence';
+import { compileAdopter, pendingAdoption as pending } from './row-adopter';
 import { currentScope, isOverridden } from './scope';
 import { findFrame } from './transaction-frame';
 
@@ -33,10 +34,8 @@ export interface SaveOptions {
 
 const metas = new WeakMap<Function, ModelMeta>();
 const bindings = new WeakMap<Function, Database>();
-// Values for the constructor of an instance being hydrated from a row, and
-// the snapshots of its mutable fields; see adopt().
-let pendingRow: Values | undefined;
-let pendingOrig: Values | undefined;
+// The generated row-to-instance loop of each class; see compileAdopter().
+const adopters = new WeakMap<Function, (rows: readonly Values[]) => Model[]>();
 
 let internals: {
   values(m: Model): Values;
@@ -80,16 +79,16 @@ export class Model {
   // `noImplicitOverride`: `static table = 'products'` (`schema.table` works on
   // PostgreSQL) and `static fields = { prop: field }`.
 
-  // Initialised from what adopt() left, in the declarations themselves: a
+  // Initialised from what the adopter left, in the declarations themselves: a
   // private field is defined once per instance either way, and a later store
   // would be a second write per field for every row of a large load.
-  #values: Values = pendingRow as Values;
+  #values: Values = pending.row as Values;
   // The lifecycle state, or, for a persisted instance with a dirty-tracking
   // baseline, the baseline itself (see #state and #orig below). One field
   // instead of two: with many model classes, every private field of a new
   // instance is a slow generic write, and a load of 10,000 rows pays it
   // 10,000 times; the instance is also 8 bytes smaller.
-  #track: number | Values = pendingRow === undefined ? NEW : (pendingOrig ?? PERSISTED);
+  #track: number | Values = pending.row === undefined ? NEW : (pending.orig ?? PERSISTED);
 
   /** NEW, PERSISTED or DELETED. */
   get #state(): number {
@@ -117,31 +116,20 @@ export class Model {
       values: (m) => m.#values,
       state: (m) => m.#state,
       assign: (m, f, meta, value) => m.#assign(f, meta, f.field.clean(value, meta.modelName, f.name)),
-      // One call per result set, not per row: a load of many rows is one loop.
+      // One generated loop per class turns a result set into instances.
       adopt: (cls, meta, rows) => {
-        const out = new Array<Model>(rows.length);
-        const hydrate = meta.hydrate;
-        try {
-          for (let i = 0; i < rows.length; i++) {
-            const row = hydrate(rows[i]!);
-            pendingOrig = meta.snapshotMutable(row);
-            pendingRow = row;
-            out[i] = new cls();
-          }
-        } finally {
-          pendingRow = undefined;
-          pendingOrig = undefined;
-        }
-        return out;
+        let adopt = adopters.get(cls);
+        if (adopt === undefined) adopters.set(cls, (adopt = compileAdopter(cls, meta)));
+        return adopt(rows);
       },
     };
   }
 
   constructor() {
-    if (pendingRow !== undefined) {
-      // Hydrated from a row (adopt() has the metadata, so a load does not look it up per row).
-      pendingRow = undefined;
-      pendingOrig = undefined;
+    if (pending.row !== undefined) {
+      // Adopted from a row (the adopter has the metadata, so a load does not look it up per row).
+      pending.row = undefined;
+      pending.orig = undefined;
     } else {
       this.#values = metaOf(new.target).defaults();
     }

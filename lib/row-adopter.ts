@@ -1,0 +1,41 @@
+import type { ModelMeta } from './model-meta';
+
+type Values = Record<string, unknown>;
+
+/**
+ * What the model constructor adopts while `compileAdopter`'s loop runs:
+ * the hydrated row and the snapshots of its mutable fields. Constructors
+ * take no arguments (a subclass may declare its own), so this slot is how a
+ * row reaches the instance being built.
+ */
+export const pendingAdoption: { row: Values | undefined; orig: Values | undefined } = { row: undefined, orig: undefined };
+
+/**
+ * Builds, once per model class, the loop that turns a result set into
+ * instances (the rows become the instances' values, converted in place).
+ *
+ * The loop is generated rather than shared: a shared loop sees every model
+ * class at `new Cls()` and every model's hydrator, and V8 then neither
+ * inlines nor specialises either; with one function per class both are
+ * constants at their sites.
+ */
+export function compileAdopter<T>(cls: new () => T, meta: ModelMeta): (rows: readonly Values[]) => T[] {
+  const snapshot = meta.mutable.length > 0 ? 'snapshot(row)' : 'undefined';
+  const source = `return function adopt(rows) {
+  const out = new Array(rows.length);
+  try {
+    for (let i = 0; i < rows.length; i++) {
+      const row = hydrate(rows[i]);
+      pending.orig = ${snapshot};
+      pending.row = row;
+      out[i] = new Cls();
+    }
+  } finally {
+    pending.row = undefined;
+    pending.orig = undefined;
+  }
+  return out;
+};`;
+  const factory = new Function('Cls', 'hydrate', 'snapshot', 'pending', source);
+  return factory(cls, meta.hydrate, (row: Values) => meta.snapshotMutable(row), pendingAdoption) as (rows: readonly Values[]) => T[];
+}
