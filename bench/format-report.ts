@@ -68,7 +68,7 @@ function targetSection(t: TargetResult): string[] {
       const c = d.series[impl]?.extra.conflicts;
       return c === undefined ? "-" : median(c).toFixed(0);
     };
-    lines.push(`D conflicts retried per run (median): kc ${per('kc')}, Knex ${per('knex')}, raw ${per('raw')}`);
+    lines.push(`D conflicts retried per repetition (median): kc ${per('kc')}, Knex ${per('knex')}, raw ${per('raw')}`);
   }
   for (const s of t.statements) {
     lines.push(`statements per save(), ${s.versionField}: ${s.queryEvents} Knex query event(s), ${s.roundTrips} ${s.roundTripUnit} (over ${s.saves} saves)`);
@@ -88,8 +88,9 @@ function targetSection(t: TargetResult): string[] {
 /** The report as the console table: median [min-max] per second and kc's ratios. */
 export function formatReport(report: BenchReport): string {
   const lines = [
-    `knex-concurrency bench: node ${report.node}, ${report.cpus} CPUs, ${report.reps} interleaved repetitions after a warm-up, ${report.seconds.toFixed(0)} s`,
-    'operations per second, median [min-max]; kc/Knex and kc/raw are ratios of medians (above 1 = knex-concurrency is faster)',
+    `knex-concurrency bench: node ${report.node}, ${report.cpus} CPUs, ${report.reps} repetitions after a warm-up, ${report.seconds.toFixed(0)} s`,
+    'each repetition runs the implementations in turn, in rounds (A, B, C: 4 rounds; D: 2), and gives one sample each',
+    'operations per second, median [min-max] over repetitions; kc/Knex and kc/raw are ratios of medians (above 1 = knex-concurrency is faster)',
     '',
   ];
   for (const t of report.targets) lines.push(...targetSection(t), '');

@@ -60,27 +60,30 @@ export interface BenchReport {
 export type Log = (line: string) => void;
 
 interface Measured {
-  readonly opsPerSec: number;
-  readonly cpuMicrosPerOp: number;
+  readonly ops: number;
+  readonly seconds: number;
+  readonly cpuMicros: number;
   readonly extra: Record<string, number>;
 }
 
-async function timed(env: BenchEnv, w: Workload, impl: ImplName, size: number, check: Check): Promise<Measured> {
-  const trial = await w.trial(env, impl, size);
+async function timed(env: BenchEnv, w: Workload, impl: ImplName, ops: number, check: Check): Promise<Measured> {
+  const trial = await w.trial(env, impl, ops);
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   await trial.run();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const used = process.cpuUsage(cpu);
   await trial.verify((ok, what) => check(ok, `${w.id} ${impl}: ${what}`));
-  return { opsPerSec: trial.ops / seconds, cpuMicrosPerOp: (used.user + used.system) / trial.ops, extra: trial.extra?.() ?? {} };
+  return { ops: trial.ops, seconds, cpuMicros: used.user + used.system, extra: trial.extra?.() ?? {} };
 }
 
 /**
- * One database: warm every (workload, implementation) up once at a tenth of
- * its size, then run the measured repetitions interleaved (each repetition
- * runs every workload by every implementation, in a rotating order, so drift
- * and noise hit all three alike); then statements per save and the heap probe.
+ * One database: warm every (workload, implementation) up once, then run the
+ * measured repetitions. Each repetition runs every workload by every
+ * implementation in rounds, the implementations taking turns in a rotating
+ * order, so drift and noise hit all three alike; one repetition gives one
+ * sample per implementation (its operations over its time, all rounds
+ * together). Then statements per save and the heap probe.
  */
 async function benchTarget(name: TargetName, url: string, options: BenchOptions, log: Log): Promise<TargetResult> {
   const started = Date.now();
@@ -97,17 +100,30 @@ async function benchTarget(name: TargetName, url: string, options: BenchOptions,
   try {
     for (const w of workloads) await w.setup(env);
     for (const w of workloads) {
-      for (const impl of options.impls) await timed(env, w, impl, Math.max(1, Math.ceil(w.size(options.sizes) / 10)), check);
+      for (const impl of options.impls) await timed(env, w, impl, Math.max(1, Math.ceil(w.plan(options.sizes).ops / 4)), check);
     }
     for (let rep = 0; rep < options.reps; rep++) {
       for (const [wi, w] of workloads.entries()) {
-        const impls = options.impls.map((_, i) => options.impls[(i + rep + wi) % options.impls.length]!);
-        for (const impl of impls) {
-          const { opsPerSec, cpuMicrosPerOp, extra } = await timed(env, w, impl, w.size(options.sizes), check);
+        const { rounds, ops } = w.plan(options.sizes);
+        const sums = new Map<ImplName, { ops: number; seconds: number; cpuMicros: number; extra: Record<string, number> }>();
+        for (let round = 0; round < rounds; round++) {
+          const turn = rep * rounds + round + wi;
+          for (let i = 0; i < options.impls.length; i++) {
+            const impl = options.impls[(i + turn) % options.impls.length]!;
+            const m = await timed(env, w, impl, ops, check);
+            const sum = sums.get(impl) ?? { ops: 0, seconds: 0, cpuMicros: 0, extra: {} };
+            sum.ops += m.ops;
+            sum.seconds += m.seconds;
+            sum.cpuMicros += m.cpuMicros;
+            for (const [k, v] of Object.entries(m.extra)) sum.extra[k] = (sum.extra[k] ?? 0) + v;
+            sums.set(impl, sum);
+          }
+        }
+        for (const [impl, sum] of sums) {
           const series = (results[wi]!.series[impl] ??= { opsPerSec: [], cpuMicrosPerOp: [], extra: {} });
-          series.opsPerSec.push(opsPerSec);
-          series.cpuMicrosPerOp.push(cpuMicrosPerOp);
-          for (const [k, v] of Object.entries(extra)) (series.extra[k] ??= []).push(v);
+          series.opsPerSec.push(sum.ops / sum.seconds);
+          series.cpuMicrosPerOp.push(sum.cpuMicros / sum.ops);
+          for (const [k, v] of Object.entries(sum.extra)) (series.extra[k] ??= []).push(v);
         }
       }
       log(`  ${name}: repetition ${rep + 1}/${options.reps} done`);

@@ -27,8 +27,13 @@ export interface Workload {
   /** The target ratio of kc to hand-written Knex. */
   readonly target: number;
   title(sizes: BenchSizes): string;
-  /** The operation count of a measured trial. */
-  size(sizes: BenchSizes): number;
+  /**
+   * How one measured repetition is cut: `rounds` trials of `ops` operations
+   * per implementation, the implementations taking turns round by round, so
+   * a slow moment of a shared machine (an fsync queue, another process)
+   * falls on all of them rather than on whichever ran then.
+   */
+  plan(sizes: BenchSizes): { readonly rounds: number; readonly ops: number };
   /** Creates the tables once per database (not timed). */
   setup(env: BenchEnv): Promise<void>;
   /** Prepares one trial of `size` operations (not timed). */

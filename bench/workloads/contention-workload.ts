@@ -17,7 +17,7 @@ export const contentionWorkload: Workload = {
   unit: 'increments/s',
   target: 1.0,
   title: (s) => `D ${s.workers} workers, ${s.increments} increments`,
-  size: (s) => s.increments,
+  plan: (s) => ({ rounds: 2, ops: Math.max(1, Math.ceil(s.increments / 2)) }),
 
   async setup(env) {
     await createItemTable(env.knex, env.table('counter'));

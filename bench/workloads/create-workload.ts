@@ -10,7 +10,7 @@ export const createWorkload: Workload = {
   unit: 'inserts/s',
   target: 1.0,
   title: (s) => `C ${s.creates} single-row create()s`,
-  size: (s) => s.creates,
+  plan: (s) => ({ rounds: 4, ops: Math.max(1, Math.ceil(s.creates / 4)) }),
 
   async setup(env) {
     await createItemTable(env.knex, env.table('create'));

@@ -12,7 +12,7 @@ export const saveWorkload: Workload = {
   unit: 'saves/s',
   target: 1.0,
   title: (s) => `A ${s.saves} sequential save()s, one row`,
-  size: (s) => s.saves,
+  plan: (s) => ({ rounds: 4, ops: Math.max(1, Math.ceil(s.saves / 4)) }),
 
   async setup(env) {
     await createItemTable(env.knex, env.table('save'));
