@@ -35,12 +35,14 @@ forEachDialect('statements kept prepared per connection', (d) => {
     await Product.create({ name: 'x' });
     await d.knex.schema.dropTable(table);
     for (let i = 0; i < 2; i++) {
-      const err = await Product.get(1).then(
-        () => undefined,
-        (e: Error) => e,
-      );
-      expect(err, 'the read failed instead of hanging or succeeding').to.be.instanceOf(Error);
-      expect(err!.message).to.match(new RegExp(`${table}|relation|no such table|doesn't exist`, 'i'));
+      for (const attempt of [() => Product.get(1), () => Product.create({ name: 'nowhere' })]) {
+        const err = await attempt().then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        expect(err, 'the statement failed instead of hanging or succeeding').to.be.instanceOf(Error);
+        expect(err!.message).to.match(new RegExp(`${table}|relation|no such table|doesn't exist`, 'i'));
+      }
     }
     await createProductTable(d.knex, table);
     const p = await Product.create({ name: 'back' });
