@@ -192,11 +192,15 @@ export async function deleteRow(db: Database, meta: ModelMeta, target: object, p
 export async function currentVersion(db: Database, runner: Knex | Knex.Transaction, meta: ModelMeta, pk: unknown): Promise<number | null> {
   const version = meta.version;
   if (version === undefined) throw new TypeError(`${meta.modelName} has no version field`);
+  // Outside a transaction every statement reads the latest committed row,
+  // so the suffix (a locking read on MySQL) is only needed inside one; there
+  // it would also wait for whichever writer holds the row.
+  const suffix = runner === db.knex ? '' : db.adapter.latestRowReadSuffix;
   const sql = cached(
     db,
     meta,
-    'current-version',
-    () => `SELECT ${quote(db, version.column)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?${db.adapter.latestRowReadSuffix}`,
+    `current-version|${suffix}`,
+    () => `SELECT ${quote(db, version.column)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?${suffix}`,
   );
   const { rows } = await execute(db, runner, { sql, bindings: [meta.pk.field.toDb(pk as never)], method: 'select' });
   if (rows.length === 0) return null;
