@@ -14,7 +14,7 @@ type Method = (...args: unknown[]) => unknown;
  * Counts what really reaches the database, below Knex, so that a count of
  * Knex `query` events can be checked against it:
  * - PostgreSQL: ReadyForQuery messages, exactly one per round trip;
- * - MySQL: protocol commands (query, prepare, execute), one round trip each;
+ * - MySQL: request packets (a query, a prepare, an execute), one round trip each;
  * - SQLite: statement executions by the driver (there is no network).
  */
 export class RoundTripCounter {
@@ -78,9 +78,11 @@ export class RoundTripCounter {
         if (this.#active) this.count++;
       });
     } else {
-      const conn = connection as { addCommand: Method };
-      const original = conn.addCommand;
-      conn.addCommand = (...args: unknown[]) => {
+      // Not addCommand: mysql2 queues a prepare before every execute and
+      // answers it from its cache without writing anything.
+      const conn = connection as { writePacket: Method };
+      const original = conn.writePacket;
+      conn.writePacket = (...args: unknown[]) => {
         if (this.#active) this.count++;
         return original.apply(conn, args);
       };
