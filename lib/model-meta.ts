@@ -2,7 +2,7 @@ import { ModelDefinitionError } from './errors';
 import { CharField } from './fields/char-field';
 import { Field } from './fields/field';
 import { isVersionField, VersionField } from './fields/version-field';
-import { compileHydrator } from './row-hydrator';
+import { compileArrayHydrator, compileHydrator } from './row-hydrator';
 
 /** One field of one model: the field, its property name and its column. */
 export interface FieldBinding {
@@ -37,6 +37,8 @@ export class ModelMeta {
   readonly defaulted: readonly FieldBinding[];
   /** Converts a row selected with property-name aliases into instance values, in place. */
   readonly hydrate: (row: Values) => Values;
+  /** Builds instance values from a row read as an array, in the order of `fields`. */
+  readonly hydrateArray: (row: readonly unknown[]) => Values;
   /** Set once the class has been checked for class fields that shadow model fields. */
   shadowingChecked = false;
 
@@ -93,6 +95,7 @@ export class ModelMeta {
     this.converted = Object.freeze(fields.filter((f) => f.field.fromDb !== Field.prototype.fromDb));
     this.defaulted = Object.freeze(fields.filter((f) => f.field.hasDefault()));
     this.hydrate = compileHydrator(this.converted);
+    this.hydrateArray = compileArrayHydrator(this.fields, new Set(this.converted));
   }
 
   /** Values of a new instance: the defaults, nothing else. */

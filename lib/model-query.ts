@@ -5,6 +5,8 @@ import type { FieldBinding, ModelMeta } from './model-meta';
 import { quote } from './persistence';
 
 type Row = Record<string, unknown>;
+/** Turns a result set into instances; `arrays` when its rows are arrays in field order. */
+type Adopt<T> = (rows: readonly Row[] | readonly (readonly unknown[])[], arrays: boolean) => T[];
 
 const OPERATORS = new Set(['=', '!=', '<>', '<', '<=', '>', '>=', 'like', 'not like']);
 const DIRECTIONS = new Set(['asc', 'desc']);
@@ -30,12 +32,12 @@ const DIRECTIONS = new Set(['asc', 'desc']);
 export class ModelQuery<T> implements PromiseLike<T[]> {
   readonly #db: Database;
   readonly #meta: ModelMeta;
-  readonly #adopt: (rows: readonly Row[]) => T[];
+  readonly #adopt: Adopt<T>;
   readonly #builder: Knex.QueryBuilder;
   #limited = false;
 
   /** @internal Use `Model.query()`. */
-  constructor(db: Database, meta: ModelMeta, adopt: (rows: readonly Row[]) => T[]) {
+  constructor(db: Database, meta: ModelMeta, adopt: Adopt<T>) {
     this.#db = db;
     this.#meta = meta;
     this.#adopt = adopt;
@@ -111,14 +113,12 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   /** The matching instances. */
   async all(): Promise<T[]> {
-    const rows = (await this.#builder.clone().select(this.#selectList())) as Row[];
-    return this.#adopt(rows);
+    return this.#load(this.#builder.clone());
   }
 
   /** The first matching instance, or `undefined`. */
   async first(): Promise<T | undefined> {
-    const rows = (await this.#builder.clone().select(this.#selectList()).limit(1)) as Row[];
-    return rows.length === 0 ? undefined : this.#adopt(rows)[0];
+    return (await this.#load(this.#builder.clone().limit(1)))[0];
   }
 
   /** How many rows match. */
@@ -172,6 +172,18 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T[] | R> {
     return this.all().catch(onrejected);
+  }
+
+  /**
+   * Runs the select: rows as arrays where the driver offers them (cheaper
+   * for it to build; the model makes its values object from them), else
+   * objects keyed by property name through column aliases.
+   */
+  async #load(builder: Knex.QueryBuilder): Promise<T[]> {
+    const arrays = this.#db.adapter.arrayRowsOption;
+    if (arrays === undefined) return this.#adopt((await builder.select(this.#selectList())) as Row[], false);
+    const columns = this.#meta.fields.map((f) => f.column);
+    return this.#adopt((await builder.select(columns).options(arrays)) as unknown[][], true);
   }
 
   #selectList(): Record<string, string> {

@@ -34,14 +34,15 @@ export interface SaveOptions {
 
 const metas = new WeakMap<Function, ModelMeta>();
 const bindings = new WeakMap<Function, Database>();
-// The generated row-to-instance loop of each class; see compileAdopter().
-const adopters = new WeakMap<Function, (rows: readonly Values[]) => Model[]>();
+// The generated row-to-instance loops of each class, for object and array rows; see compileAdopter().
+type Rows = readonly Values[] | readonly (readonly unknown[])[];
+const adopters = new WeakMap<Function, { objects?: (rows: readonly Values[]) => Model[]; arrays?: (rows: readonly (readonly unknown[])[]) => Model[] }>();
 
 let internals: {
   values(m: Model): Values;
   state(m: Model): number;
   assign(m: Model, f: FieldBinding, meta: ModelMeta, value: unknown): void;
-  adopt(cls: ModelClass<Model>, meta: ModelMeta, rows: readonly Values[]): Model[];
+  adopt(cls: ModelClass<Model>, meta: ModelMeta, rows: Rows, arrays: boolean): Model[];
 };
 
 /**
@@ -117,10 +118,11 @@ export class Model {
       state: (m) => m.#state,
       assign: (m, f, meta, value) => m.#assign(f, meta, f.field.clean(value, meta.modelName, f.name)),
       // One generated loop per class turns a result set into instances.
-      adopt: (cls, meta, rows) => {
-        let adopt = adopters.get(cls);
-        if (adopt === undefined) adopters.set(cls, (adopt = compileAdopter(cls, meta)));
-        return adopt(rows);
+      adopt: (cls, meta, rows, arrays) => {
+        let forClass = adopters.get(cls);
+        if (forClass === undefined) adopters.set(cls, (forClass = {}));
+        if (arrays) return (forClass.arrays ??= compileAdopter(cls, meta, meta.hydrateArray))(rows as readonly (readonly unknown[])[]);
+        return (forClass.objects ??= compileAdopter(cls, meta, meta.hydrate))(rows as readonly Values[]);
       },
     };
   }
@@ -193,7 +195,7 @@ export class Model {
     const db = databaseOf(this);
     const row = await selectByPk(db, db.runner(), meta, key);
     if (row === undefined) throw new DoesNotExist(meta.modelName, key);
-    return internals.adopt(this, meta, [row])[0] as T;
+    return internals.adopt(this, meta, [row], false)[0] as T;
   }
 
   /**
@@ -208,7 +210,7 @@ export class Model {
   static query<T extends Model>(this: ModelClass<T>): ModelQuery<T> {
     const meta = checkedMeta(this);
     const db = databaseOf(this);
-    return new ModelQuery<T>(db, meta, (rows) => internals.adopt(this, meta, rows) as T[]);
+    return new ModelQuery<T>(db, meta, (rows, arrays) => internals.adopt(this, meta, rows, arrays) as T[]);
   }
 
   /**

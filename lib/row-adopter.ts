@@ -11,15 +11,17 @@ type Values = Record<string, unknown>;
 export const pendingAdoption: { row: Values | undefined; orig: Values | undefined } = { row: undefined, orig: undefined };
 
 /**
- * Builds, once per model class, the loop that turns a result set into
- * instances (the rows become the instances' values, converted in place).
+ * Builds, once per model class and row form, the loop that turns a result
+ * set into instances: `hydrate` makes each row into the instance's values
+ * (`ModelMeta.hydrate` converts an object row in place,
+ * `ModelMeta.hydrateArray` builds them from an array row).
  *
  * The loop is generated rather than shared: a shared loop sees every model
  * class at `new Cls()` and every model's hydrator, and V8 then neither
  * inlines nor specialises either; with one function per class both are
  * constants at their sites.
  */
-export function compileAdopter<T>(cls: new () => T, meta: ModelMeta): (rows: readonly Values[]) => T[] {
+export function compileAdopter<R, T>(cls: new () => T, meta: ModelMeta, hydrate: (row: R) => Values): (rows: readonly R[]) => T[] {
   const snapshot = meta.mutable.length > 0 ? 'snapshot(row)' : 'undefined';
   const source = `return function adopt(rows) {
   const out = new Array(rows.length);
@@ -37,5 +39,5 @@ export function compileAdopter<T>(cls: new () => T, meta: ModelMeta): (rows: rea
   return out;
 };`;
   const factory = new Function('Cls', 'hydrate', 'snapshot', 'pending', source);
-  return factory(cls, meta.hydrate, (row: Values) => meta.snapshotMutable(row), pendingAdoption) as (rows: readonly Values[]) => T[];
+  return factory(cls, hydrate, (row: Values) => meta.snapshotMutable(row), pendingAdoption) as (rows: readonly R[]) => T[];
 }

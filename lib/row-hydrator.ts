@@ -2,7 +2,7 @@ import type { Field } from './fields/field';
 
 type Values = Record<string, unknown>;
 
-/** A field whose driver value needs converting on read, by property name. */
+/** A field of a model, by property name. */
 export interface ConvertedField {
   readonly name: string;
   readonly field: Field;
@@ -35,4 +35,29 @@ export function compileHydrator(converted: readonly ConvertedField[]): (row: Val
   const source = `return function hydrate(row) {\n${lines.join('\n')}\n  return row;\n};`;
   const factory = new Function(...params, source) as (...fields: Field[]) => (row: Values) => Values;
   return factory(...converted.map((c) => c.field));
+}
+
+/**
+ * Builds, once per model, the function that turns a row read as an array
+ * (values in the order of `fields`, see `DialectAdapter.arrayRowsOption`)
+ * into instance values: one object literal, so every instance of the model
+ * shares one object shape, and only the fields that need it are converted.
+ *
+ * ```js
+ * return { "id": f0.fromDb(row[0]), "name": row[1] };
+ * ```
+ */
+export function compileArrayHydrator(fields: readonly ConvertedField[], converted: ReadonlySet<ConvertedField>): (row: readonly unknown[]) => Values {
+  const params: string[] = [];
+  const args: Field[] = [];
+  const props = fields.map((f, i) => {
+    const key = JSON.stringify(f.name);
+    if (!converted.has(f)) return `    ${key}: row[${i}],`;
+    params.push(`f${args.length}`);
+    args.push(f.field);
+    return `    ${key}: f${args.length - 1}.fromDb(row[${i}]),`;
+  });
+  const source = `return function hydrateArray(row) {\n  return {\n${props.join('\n')}\n  };\n};`;
+  const factory = new Function(...params, source) as (...fields: Field[]) => (row: readonly unknown[]) => Values;
+  return factory(...args);
 }

@@ -64,6 +64,13 @@ export interface DialectAdapter {
    * compare-and-swap, so that it sees the latest committed row.
    */
   readonly latestRowReadSuffix: string;
+  /**
+   * Driver options (passed through Knex's `.options()`) that make a SELECT
+   * return each row as an array of values in column order, or `undefined`
+   * when the driver cannot. Rows as arrays are cheaper for the driver to
+   * build, and the model builds its own values object from them.
+   */
+  readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined;
 
   /** Adds what this library relies on to a Knex config (pool hooks, driver flags). */
   prepareConfig(config: Knex.Config): Knex.Config;
@@ -91,6 +98,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   readonly supportsTransactionalDdl: boolean = false;
   readonly maxIdentifierLength: number = 63;
   readonly latestRowReadSuffix: string = '';
+  readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined = undefined;
 
   prepareConfig(config: Knex.Config): Knex.Config {
     return config;

@@ -34,6 +34,7 @@ export class MysqlAdapter extends DialectAdapterBase {
   // transaction's snapshot, which can predate the change that made the
   // compare-and-swap fail; a locking read sees the latest committed row.
   override readonly latestRowReadSuffix = ' LOCK IN SHARE MODE';
+  override readonly arrayRowsOption = Object.freeze({ rowsAsArray: true });
 
   static configFromUrl(url: string): Knex.Config {
     const u = new URL(url);

@@ -37,6 +37,7 @@ export class PostgresAdapter extends DialectAdapterBase {
   override readonly supportsTransactionalDdl = true;
   // NAMEDATALEN - 1: longer names are silently truncated, so triggers could collide.
   override readonly maxIdentifierLength = 63;
+  override readonly arrayRowsOption = Object.freeze({ rowMode: 'array' });
 
   static configFromUrl(url: string): Knex.Config {
     return { client: 'pg', connection: url, pool: { min: 0, max: 10 } };
