@@ -160,7 +160,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   /** The SQL this query would run as a select, for debugging. */
   toString(): string {
-    return this.#builder.clone().select(this.#selectList()).toString();
+    return this.#select(this.#builder.clone()).toString();
   }
 
   then<R1 = T[], R2 = never>(
@@ -180,10 +180,14 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
    * objects keyed by property name through column aliases.
    */
   async #load(builder: Knex.QueryBuilder): Promise<T[]> {
+    const rows = (await this.#select(builder)) as Row[] | unknown[][];
+    return this.#adopt(rows, this.#db.adapter.arrayRowsOption !== undefined);
+  }
+
+  #select(builder: Knex.QueryBuilder): Knex.QueryBuilder {
     const arrays = this.#db.adapter.arrayRowsOption;
-    if (arrays === undefined) return this.#adopt((await builder.select(this.#selectList())) as Row[], false);
-    const columns = this.#meta.fields.map((f) => f.column);
-    return this.#adopt((await builder.select(columns).options(arrays)) as unknown[][], true);
+    if (arrays === undefined) return builder.select(this.#selectList());
+    return builder.select(this.#meta.fields.map((f) => f.column)).options(arrays);
   }
 
   #selectList(): Record<string, string> {
