@@ -2,6 +2,7 @@ import { ModelDefinitionError } from './errors';
 import { CharField } from './fields/char-field';
 import { Field } from './fields/field';
 import { isVersionField, VersionField } from './fields/version-field';
+import { compileArrayHydrator, compileHydrator } from './row-hydrator';
 
 /** One field of one model: the field, its property name and its column. */
 export interface FieldBinding {
@@ -48,6 +49,10 @@ export class ModelMeta {
   readonly defaulted: readonly FieldBinding[];
   /** `static concurrency`, resolved: whether writes check the version, and whether they raise it. */
   readonly concurrency: { readonly check: boolean; readonly increment: boolean };
+  /** Converts a row selected with property-name aliases into instance values, in place. */
+  readonly hydrate: (row: Values) => Values;
+  /** Builds instance values from a row read as an array, in the order of `fields`. */
+  readonly hydrateArray: (row: readonly unknown[]) => Values;
   /** Set once the class has been checked for class fields that shadow model fields. */
   shadowingChecked = false;
 
@@ -106,6 +111,8 @@ export class ModelMeta {
     const problem = this.version?.field.definitionProblem({ fields: fields.map((f) => f.name), pk: this.pk.name, self: this.version.name });
     if (problem !== undefined) throw new ModelDefinitionError(name, problem);
     this.concurrency = concurrencyOptions(name, (cls as { concurrency?: unknown }).concurrency, this.version);
+    this.hydrate = compileHydrator(this.converted);
+    this.hydrateArray = compileArrayHydrator(this.fields, new Set(this.converted));
   }
 
   /** Values of a new instance: the defaults, nothing else. */
@@ -113,12 +120,6 @@ export class ModelMeta {
     const values: Values = {};
     for (const f of this.defaulted) values[f.name] = f.field.clean(f.field.defaultValue(), this.modelName, f.name);
     return values;
-  }
-
-  /** Converts a row selected with property-name aliases into instance values, in place. */
-  hydrate(row: Values): Values {
-    for (const f of this.converted) row[f.name] = f.field.fromDb(row[f.name]);
-    return row;
   }
 
   /** Baseline snapshots of the mutable fields, or `undefined` when the model has none. */

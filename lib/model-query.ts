@@ -8,6 +8,8 @@ import type { FieldBinding, ModelMeta } from './model-meta';
 import { quote } from './persistence';
 
 type Row = Record<string, unknown>;
+/** Turns a result set into instances; `arrays` when its rows are arrays in field order. */
+type Adopt<T> = (rows: readonly Row[] | readonly (readonly unknown[])[], arrays: boolean) => T[];
 
 const OPERATORS = new Set(['=', '!=', '<>', '<', '<=', '>', '>=', 'like', 'not like']);
 const DIRECTIONS = new Set(['asc', 'desc']);
@@ -33,13 +35,13 @@ const DIRECTIONS = new Set(['asc', 'desc']);
 export class ModelQuery<T> implements PromiseLike<T[]> {
   readonly #db: Database;
   readonly #meta: ModelMeta;
-  readonly #adopt: (row: Row) => T;
+  readonly #adopt: Adopt<T>;
   readonly #builder: Knex.QueryBuilder;
   readonly #inTransaction: boolean;
   #limited = false;
 
   /** @internal Use `Model.query()`. */
-  constructor(db: Database, meta: ModelMeta, adopt: (row: Row) => T) {
+  constructor(db: Database, meta: ModelMeta, adopt: Adopt<T>) {
     this.#db = db;
     this.#meta = meta;
     this.#adopt = adopt;
@@ -117,16 +119,12 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   /** The matching instances. */
   async all(): Promise<T[]> {
-    const rows = await this.#run<Row[]>(this.#builder.clone().select(this.#selectList()), false);
-    const out = new Array<T>(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = this.#adopt(rows[i]!);
-    return out;
+    return this.#load(this.#builder.clone());
   }
 
   /** The first matching instance, or `undefined`. */
   async first(): Promise<T | undefined> {
-    const rows = await this.#run<Row[]>(this.#builder.clone().select(this.#selectList()).limit(1), false);
-    return rows.length === 0 ? undefined : this.#adopt(rows[0]!);
+    return (await this.#load(this.#builder.clone().limit(1)))[0];
   }
 
   /** How many rows match. */
@@ -176,7 +174,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   /** The SQL this query would run as a select, for debugging. */
   toString(): string {
-    return this.#builder.clone().select(this.#selectList()).toString();
+    return this.#select(this.#builder.clone()).toString();
   }
 
   then<R1 = T[], R2 = never>(
@@ -197,6 +195,22 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     } catch (err) {
       throw this.#db.failure(err, { phase: 'statement', inTransaction: this.#inTransaction, write });
     }
+  }
+
+  /**
+   * Runs the select: rows as arrays where the driver offers them (cheaper
+   * for it to build; the model makes its values object from them), else
+   * objects keyed by property name through column aliases.
+   */
+  async #load(builder: Knex.QueryBuilder): Promise<T[]> {
+    const rows = await this.#run<Row[] | unknown[][]>(this.#select(builder), false);
+    return this.#adopt(rows, this.#db.adapter.arrayRowsOption !== undefined);
+  }
+
+  #select(builder: Knex.QueryBuilder): Knex.QueryBuilder {
+    const arrays = this.#db.adapter.arrayRowsOption;
+    if (arrays === undefined) return builder.select(this.#selectList());
+    return builder.select(this.#meta.fields.map((f) => f.column)).options(arrays);
   }
 
   #selectList(): Record<string, string> {

@@ -3,6 +3,7 @@ import type { Database } from './database';
 import { RecordDeletedError, RecordModifiedError, Operation } from './errors';
 import { execute, Statement } from './executor';
 import { integerFromDb } from './fields/integer-field';
+import type { VersionWrite } from './fields/version-field';
 import type { FieldBinding, ModelMeta } from './model-meta';
 import { updateTriggerVersioned } from './trigger-versioned-update';
 
@@ -25,17 +26,36 @@ export interface VersionPolicy {
   readonly increment: boolean;
 }
 
-// SQL text per database and model, keyed by the shape of the statement.
-const sqlCache = new WeakMap<Database, WeakMap<ModelMeta, Map<string, string>>>();
+// SQL text per database and model, keyed by the shape of the statement, and
+// each field's position, which names a set of fields in a key unambiguously.
+interface Compiled {
+  readonly sql: Map<string, string>;
+  readonly position: Map<FieldBinding, number>;
+}
+
+const compiledCache = new WeakMap<Database, WeakMap<ModelMeta, Compiled>>();
+
+function compiled(db: Database, meta: ModelMeta): Compiled {
+  let perDb = compiledCache.get(db);
+  if (perDb === undefined) compiledCache.set(db, (perDb = new WeakMap()));
+  let c = perDb.get(meta);
+  if (c === undefined) perDb.set(meta, (c = { sql: new Map(), position: new Map(meta.fields.map((f, i) => [f, i])) }));
+  return c;
+}
 
 function cached(db: Database, meta: ModelMeta, key: string, build: () => string): string {
-  let perDb = sqlCache.get(db);
-  if (perDb === undefined) sqlCache.set(db, (perDb = new WeakMap()));
-  let perModel = perDb.get(meta);
-  if (perModel === undefined) perDb.set(meta, (perModel = new Map()));
+  const perModel = compiled(db, meta).sql;
   let sql = perModel.get(key);
   if (sql === undefined) perModel.set(key, (sql = build()));
   return sql;
+}
+
+/** `1,3,` for a set of fields: part of a cache key. */
+function positions(db: Database, meta: ModelMeta, fields: readonly FieldBinding[]): string {
+  const position = compiled(db, meta).position;
+  let key = '';
+  for (const f of fields) key += `${position.get(f)},`;
+  return key;
 }
 
 /** Quotes an identifier (`schema.table` part by part) the way this Knex instance does. */
@@ -69,7 +89,7 @@ export async function insertRow(db: Database, runner: Knex | Knex.Transaction, m
   const present = meta.fields.filter((f) => values[f.name] !== undefined);
   const pkGenerated = values[meta.pk.name] === undefined;
   const returning = pkGenerated && db.adapter.supportsReturning;
-  const key = `insert|${present.map((f) => f.name).join(',')}|${returning}`;
+  const key = `insert|${returning}|${positions(db, meta, present)}`;
   const sql = cached(db, meta, key, () => {
     const table = quote(db, meta.table);
     const cols = present.map((f) => quote(db, f.column)).join(', ');
@@ -104,35 +124,39 @@ export async function updateRow(
   policy: VersionPolicy,
 ): Promise<UpdateResult> {
   const version = meta.version;
-  const table = quote(db, meta.table);
-  const sets: string[] = [];
-  const bindings: unknown[] = [];
-  for (const f of changed) {
-    sets.push(`${quote(db, f.column)} = ?`);
-    bindings.push(f.field.toDb(values[f.name] as never));
-  }
   const checked = version !== undefined && policy.check && policy.held !== undefined;
   let next: number | undefined = policy.held;
   let readBack = false;
+  let write: VersionWrite | undefined;
   if (version !== undefined && policy.increment) {
-    const vcol = quote(db, version.column);
-    const write = version.field.updateVersion(vcol, checked ? policy.held : undefined);
+    const vcol = cached(db, meta, 'version-column', () => quote(db, version.column));
+    write = version.field.updateVersion(vcol, checked ? policy.held : undefined);
     // The database keeps the version: proving its trigger moved it needs its own strategy.
-    if (write.set === null) return updateTriggerVersioned(db, meta, target, pk, { sets, bindings }, policy);
-    sets.push(`${vcol} = ${write.set}`);
-    bindings.push(...write.bindings);
+    if (write.set === null) {
+      const sets = changed.map((f) => `${quote(db, f.column)} = ?`);
+      const setBindings = changed.map((f) => f.field.toDb(values[f.name] as never));
+      return updateTriggerVersioned(db, meta, target, pk, { sets, bindings: setBindings }, policy);
+    }
     next = write.next;
     readBack = next === undefined;
   }
-  let where = `${quote(db, meta.pk.column)} = ?`;
-  bindings.push(meta.pk.field.toDb(pk as never));
-  if (checked) {
-    where += ` AND ${quote(db, version.column)} = ?`;
-    bindings.push(policy.held);
-  }
   const returning = readBack && db.adapter.supportsReturning;
-  let sql = `UPDATE ${table} SET ${sets.join(', ')} WHERE ${where}`;
-  if (returning) sql += ` RETURNING ${quote(db, version!.column)}`;
+  // The text depends only on the shape of the write, so it is built once per
+  // model and shape; a save only computes its bindings.
+  const key = `update|${checked}|${returning}|${positions(db, meta, changed)}|${write?.set ?? ''}`;
+  const sql = cached(db, meta, key, () => {
+    const sets = changed.map((f) => `${quote(db, f.column)} = ?`);
+    if (write !== undefined && write.set !== null) sets.push(`${quote(db, version!.column)} = ${write.set}`);
+    let where = `${quote(db, meta.pk.column)} = ?`;
+    if (checked) where += ` AND ${quote(db, version.column)} = ?`;
+    const text = `UPDATE ${quote(db, meta.table)} SET ${sets.join(', ')} WHERE ${where}`;
+    return returning ? `${text} RETURNING ${quote(db, version!.column)}` : text;
+  });
+  const bindings: unknown[] = [];
+  for (const f of changed) bindings.push(f.field.toDb(values[f.name] as never));
+  if (write !== undefined && write.set !== null) for (const b of write.bindings) bindings.push(b);
+  bindings.push(meta.pk.field.toDb(pk as never));
+  if (checked) bindings.push(policy.held);
   const stmt: Statement = { sql, bindings, method: 'update', returning };
 
   const runner = db.runner();
@@ -195,11 +219,15 @@ export async function deleteRow(db: Database, meta: ModelMeta, target: object, p
 export async function currentVersion(db: Database, runner: Knex | Knex.Transaction, meta: ModelMeta, pk: unknown): Promise<number | null> {
   const version = meta.version;
   if (version === undefined) throw new TypeError(`${meta.modelName} has no version field`);
+  // Outside a transaction every statement reads the latest committed row,
+  // so the suffix (a locking read on MySQL) is only needed inside one; there
+  // it would also wait for whichever writer holds the row.
+  const suffix = runner === db.knex ? '' : db.adapter.latestRowReadSuffix;
   const sql = cached(
     db,
     meta,
-    'current-version',
-    () => `SELECT ${quote(db, version.column)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?${db.adapter.latestRowReadSuffix}`,
+    `current-version|${suffix}`,
+    () => `SELECT ${quote(db, version.column)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?${suffix}`,
   );
   const { rows } = await execute(db, runner, { sql, bindings: [meta.pk.field.toDb(pk as never)], method: 'select' });
   if (rows.length === 0) return null;

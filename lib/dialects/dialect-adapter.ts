@@ -13,6 +13,32 @@ export interface DriverQueryObject {
   context?: unknown;
 }
 
+/** A statement as the executor hands it to an adapter to run. */
+export interface StatementToRun {
+  readonly sql: string;
+  readonly bindings: readonly unknown[];
+  readonly method: 'insert' | 'update' | 'del' | 'select';
+  readonly returning?: boolean;
+  /** `false` when the SQL text varies with the data, so keeping it prepared would only fill a cache. */
+  readonly prepare?: boolean;
+}
+
+/** The object Knex's `client.query()` takes and fills in. */
+export interface KnexQueryObject {
+  sql: string;
+  bindings: readonly unknown[];
+  method: string;
+  returning: true | undefined;
+  options: Record<string, unknown>;
+  /** Read by the library's own Knex client subclasses: run on a statement kept per connection. */
+  prepare?: true;
+}
+
+/** The part of a Knex client (or transaction client) that runs a query on a lent connection. */
+export interface KnexClientQuery {
+  query(connection: object, obj: KnexQueryObject): Promise<DriverQueryObject>;
+}
+
 /** What persistence sees of any write or read, whatever the driver returned. */
 export interface ExecResult {
   /** Rows matched by an UPDATE or DELETE (not merely changed), or inserted. */
@@ -59,6 +85,13 @@ export interface DialectAdapter {
   readonly lockRowSuffix: string;
   /** How this database keeps a `TriggerVersionField`; `undefined` when it cannot. */
   readonly versionTriggers: VersionTriggerDialect | undefined;
+  /**
+   * Driver options (passed through Knex's `.options()`) that make a SELECT
+   * return each row as an array of values in column order, or `undefined`
+   * when the driver cannot. Rows as arrays are cheaper for the driver to
+   * build, and the model builds its own values object from them.
+   */
+  readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined;
 
   /** Adds what this library relies on to a Knex config (pool hooks, driver flags). */
   prepareConfig(config: Knex.Config): Knex.Config;
@@ -66,6 +99,13 @@ export interface DialectAdapter {
   checkKnex(knex: Knex): void;
   /** Called with each driver connection before the library first uses it. */
   checkConnection(connection: unknown): void;
+  /**
+   * Runs one statement on a connection Knex lent, through Knex's
+   * `client.query()` so that its `query` event (one per statement),
+   * transaction checks and error messages all apply. Adapters use it to
+   * keep the library's statements prepared on each connection.
+   */
+  run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject>;
   /** Driver response -> `{ rowCount, rows, insertId }`. */
   normalize(obj: DriverQueryObject): ExecResult;
   /** Driver error -> what it means, or `undefined` for an error to pass through unchanged. */
@@ -86,6 +126,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   // A database that does not know FOR UPDATE fails loudly rather than racing.
   readonly lockRowSuffix: string = ' FOR UPDATE';
   readonly versionTriggers: VersionTriggerDialect | undefined = undefined;
+  readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined = undefined;
 
   prepareConfig(config: Knex.Config): Knex.Config {
     return config;
@@ -94,6 +135,16 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   checkKnex(_knex: Knex): void {}
 
   checkConnection(_connection: unknown): void {}
+
+  /** Plain `client.query()`: the driver parses the statement every time. */
+  run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject> {
+    return client.query(connection, this.queryObject(stmt));
+  }
+
+  /** The query object for `client.query()`; a new one per call, since Knex fills it in. */
+  protected queryObject(stmt: StatementToRun): KnexQueryObject {
+    return { sql: stmt.sql, bindings: stmt.bindings, method: stmt.method, returning: stmt.returning ? true : undefined, options: {} };
+  }
 
   abstract normalize(obj: DriverQueryObject): ExecResult;
 

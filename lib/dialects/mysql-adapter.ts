@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
-import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult } from './dialect-adapter';
+import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from './dialect-adapter';
+import { MysqlClient } from './mysql-client';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
 const FOUND_ROWS = 0x2;
@@ -52,6 +53,7 @@ export class MysqlAdapter extends DialectAdapterBase {
   // compare-and-swap fail; a locking read sees the latest committed row.
   override readonly latestRowReadSuffix = ' LOCK IN SHARE MODE';
   override readonly versionTriggers = mysqlVersionTriggers;
+  override readonly arrayRowsOption = Object.freeze({ rowsAsArray: true });
 
   static configFromUrl(url: string): Knex.Config {
     const u = new URL(url);
@@ -70,14 +72,17 @@ export class MysqlAdapter extends DialectAdapterBase {
   }
 
   override prepareConfig(config: Knex.Config): Knex.Config {
+    // Knex's mysql2 client, able to run the library's writes prepared; a
+    // client class of the caller's own is kept (and writes go as text).
+    const client = config.client === 'mysql2' ? (MysqlClient as unknown as Knex.Config['client']) : config.client;
     const connection = config.connection;
     if (connection && typeof connection === 'object' && !Array.isArray(connection)) {
       const flags = flagList((connection as { flags?: unknown }).flags);
       if (flags.includes('-FOUND_ROWS')) throw MysqlAdapter.foundRowsError();
       if (!flags.includes('FOUND_ROWS')) flags.push('FOUND_ROWS');
-      return { ...config, connection: { ...connection, flags: flags.join(',') } as Knex.StaticConnectionConfig };
+      return { ...config, client, connection: { ...connection, flags: flags.join(',') } as Knex.StaticConnectionConfig };
     }
-    return config;
+    return { ...config, client };
   }
 
   override checkKnex(knex: Knex): void {
@@ -88,6 +93,15 @@ export class MysqlAdapter extends DialectAdapterBase {
   override checkConnection(connection: unknown): void {
     const flags = (connection as { config?: { clientFlags?: number } }).config?.clientFlags;
     if (flags !== undefined && (flags & FOUND_ROWS) === 0) throw MysqlAdapter.foundRowsError();
+  }
+
+  // Writes only: what they answer (matched rows, the new key) is the same in
+  // either protocol. Reads stay on the text protocol, whose values the fields
+  // are written for; in binary a FLOAT column, for one, reads back as float32.
+  protected override queryObject(stmt: StatementToRun): KnexQueryObject {
+    const obj = super.queryObject(stmt);
+    if (stmt.prepare !== false && stmt.method !== 'select') obj.prepare = true;
+    return obj;
   }
 
   normalize(obj: DriverQueryObject): ExecResult {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../errors';
-import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult } from './dialect-adapter';
+import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from './dialect-adapter';
 import { sqliteClientClass } from './sqlite-client';
 import { sqliteVersionTriggers } from './sqlite-version-triggers';
 
@@ -68,6 +68,15 @@ export class SqliteAdapter extends DialectAdapterBase {
       useNullAsDefault: true,
       pool,
     };
+  }
+
+  // The flag is read by the client class prepareConfig installs, which keeps
+  // a compiled statement per connection; with a Knex instance built
+  // elsewhere, Knex's own client ignores it and prepares every time.
+  protected override queryObject(stmt: StatementToRun): KnexQueryObject {
+    const obj = super.queryObject(stmt);
+    if (stmt.prepare !== false) obj.prepare = true;
+    return obj;
   }
 
   normalize(obj: DriverQueryObject): ExecResult {

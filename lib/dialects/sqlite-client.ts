@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { SqliteConnection, SqliteStatementCache } from './sqlite-statement-cache';
 
 // Knex exposes its dialect clients only as CommonJS modules without types.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -8,6 +9,25 @@ const KnexSqliteTransaction: new (...args: unknown[]) => KnexTransactionInternal
 interface KnexTransactionInternals {
   query(conn: unknown, sql: string): Promise<unknown>;
 }
+
+interface KnexQueryObject {
+  sql: string;
+  bindings: readonly unknown[];
+  method: string;
+  returning?: unknown;
+  /** Set by `SqliteAdapter` for the library's own statements: run them on a kept statement. */
+  prepare?: boolean;
+  response?: unknown;
+  context?: unknown;
+}
+
+interface KnexClientInternals {
+  _query(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject>;
+  destroyRawConnection(connection: unknown): Promise<void>;
+}
+
+const knexSqlite = KnexSqliteClient.prototype as unknown as KnexClientInternals;
+const statements = new SqliteStatementCache();
 
 interface SqliteDatabase {
   configure(option: 'busyTimeout', ms: number): void;
@@ -47,6 +67,25 @@ export function sqliteClientClass(settings: SqliteSettings): new (config: Knex.C
       db.configure('busyTimeout', settings.busyTimeoutMs);
       await new Promise<void>((resolve, reject) => db.exec(pragmas, (err) => (err ? reject(err) : resolve())));
       return db;
+    }
+
+    // Knex's own _query, except that a statement marked `prepare` runs on a
+    // statement kept per connection; Knex's query() around it (events,
+    // transaction checks, error messages) is unchanged.
+    _query(connection: SqliteConnection, obj: KnexQueryObject): Promise<KnexQueryObject> {
+      if (obj.prepare !== true || !obj.sql) return knexSqlite._query.call(this, connection, obj);
+      // The driver call Knex picks for the method: rows for reads and RETURNING, a run otherwise.
+      const how = obj.method === 'del' || ((obj.method === 'insert' || obj.method === 'update') && !obj.returning) ? 'run' : 'all';
+      return statements.call(connection, obj.sql, how, obj.bindings).then((answer) => {
+        obj.response = answer.response;
+        obj.context = answer.context;
+        return obj;
+      });
+    }
+
+    async destroyRawConnection(connection: SqliteConnection): Promise<void> {
+      await statements.finalizeAll(connection);
+      return knexSqlite.destroyRawConnection.call(this, connection);
     }
   }
   return SqliteClient;

@@ -1,0 +1,115 @@
+/** The part of a node-sqlite3 `Statement` the cache uses. */
+interface SqliteStatement {
+  run(params: readonly unknown[], cb: (this: RunContext, err: Error | null) => void): unknown;
+  all(params: readonly unknown[], cb: (err: Error | null, rows: unknown[]) => void): unknown;
+  finalize(cb?: () => void): unknown;
+}
+
+interface RunContext {
+  readonly changes: number;
+  readonly lastID: number;
+}
+
+/** The part of a node-sqlite3 `Database` (one connection) the cache uses. */
+export interface SqliteConnection {
+  prepare(sql: string, cb: (err: Error | null) => void): SqliteStatement;
+}
+
+/** What a call answers: `all`'s rows, and `run`'s changes and last row id. */
+export interface SqliteAnswer {
+  readonly response: unknown[] | undefined;
+  readonly context: RunContext | undefined;
+}
+
+interface Entry {
+  readonly stmt: SqliteStatement;
+  /** Pending until the statement is prepared; `undefined` after. */
+  ready: Promise<void> | undefined;
+}
+
+// A connection rarely needs more: one statement per model and statement shape.
+const MAX_PER_CONNECTION = 200;
+
+/**
+ * Compiled statements per SQLite connection, so the library's hot
+ * statements are parsed once per connection instead of once per call
+ * (`Database#run` prepares, steps and finalizes every time).
+ *
+ * node-sqlite3 queues the calls made on one statement and binds each call's
+ * parameters when it runs, so concurrent callers on one connection may share
+ * a statement. Two of its habits shape this class: when preparing fails it
+ * silently drops the calls queued on the statement (so no call is queued
+ * before the statement is ready), and `sqlite3_close` refuses a connection
+ * that still has statements (so they are finalized first, `finalizeAll`).
+ */
+export class SqliteStatementCache {
+  readonly #byConnection = new WeakMap<SqliteConnection, Map<string, Entry>>();
+
+  /** Runs `sql` with `params` as `run` (writes) or `all` (rows) on a kept statement. */
+  async call(connection: SqliteConnection, sql: string, how: 'run' | 'all', params: readonly unknown[]): Promise<SqliteAnswer> {
+    const entry = this.#entry(connection, sql);
+    if (entry.ready !== undefined) await entry.ready;
+    return new Promise((resolve, reject) => {
+      const done = (err: Error | null, answer: SqliteAnswer) => {
+        if (err === null) return resolve(answer);
+        // Prepare afresh next time: cheap, and a statement may not recover.
+        this.#forget(connection, sql, entry);
+        reject(err);
+      };
+      if (how === 'all') {
+        entry.stmt.all(params, (err, rows) => done(err, { response: rows, context: undefined }));
+      } else {
+        // Copied now: the statement object is shared and the next call overwrites them.
+        entry.stmt.run(params, function (err) {
+          done(err, { response: undefined, context: err ? undefined : { changes: this.changes, lastID: this.lastID } });
+        });
+      }
+    });
+  }
+
+  /** Finalizes every statement of `connection`; call before closing it. */
+  async finalizeAll(connection: SqliteConnection): Promise<void> {
+    const entries = this.#byConnection.get(connection);
+    if (entries === undefined) return;
+    this.#byConnection.delete(connection);
+    await Promise.all(
+      [...entries.values()].map(async (e) => {
+        if (e.ready !== undefined && !(await e.ready.then(() => true, () => false))) return;
+        await new Promise<void>((resolve) => e.stmt.finalize(() => resolve()));
+      }),
+    );
+  }
+
+  #entry(connection: SqliteConnection, sql: string): Entry {
+    let entries = this.#byConnection.get(connection);
+    if (entries === undefined) this.#byConnection.set(connection, (entries = new Map()));
+    let entry = entries.get(sql);
+    if (entry !== undefined) return entry;
+    if (entries.size >= MAX_PER_CONNECTION) {
+      // Oldest first; finalize waits for the calls already queued on it.
+      const [oldSql, old] = entries.entries().next().value!;
+      this.#forget(connection, oldSql, old);
+    }
+    let settle!: (err: Error | null) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      settle = (err) => (err ? reject(err) : resolve());
+    });
+    const created: Entry = { stmt: connection.prepare(sql, (err) => settle(err)), ready };
+    entries.set(sql, created);
+    ready.then(
+      () => {
+        created.ready = undefined;
+      },
+      // The driver finalized it already.
+      () => this.#forget(connection, sql, created, false),
+    );
+    return created;
+  }
+
+  #forget(connection: SqliteConnection, sql: string, entry: Entry, finalize = true): void {
+    const entries = this.#byConnection.get(connection);
+    if (entries?.get(sql) !== entry) return;
+    entries.delete(sql);
+    if (finalize) entry.stmt.finalize();
+  }
+}
