@@ -1,4 +1,4 @@
-/** `bin/migrate`'s exit codes; documented in its `--help` and in docs/migrate.md. */
+/** `bin/migrate`'s exit codes; documented in its `--help` and in README.md (Migrations). */
 export const ExitCode = Object.freeze({
   /** Done (including "nothing to do"), or `status` found no problem. */
   OK: 0,
