@@ -106,7 +106,7 @@ forEachDialect('bad input: refused with a ValidationError naming the field, befo
   // Equality follows the column's collation. Exact matching on MySQL/MariaDB
   // needs a binary, NO PAD collation: Knex creates tables in the charset's
   // default, utf8mb4_general_ci, where case and trailing spaces are ignored
-  // and every emoji equals every other (see docs/guarantees.md).
+  // and every emoji equals every other (see README.md, Guarantees).
   const exactCollation = d.pick<string | null>({ sqlite: null, postgres: null, mysql: 'utf8mb4_nopad_bin' });
 
   beforeEach(async () => {
