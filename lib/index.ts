@@ -13,7 +13,7 @@ export type { DialectName } from './dialects/dialect-adapter';
 
 // Models and queries
 export { Model } from './model';
-export type { Attributes, CreateAttributes, ModelClass, SaveOptions } from './model';
+export type { Attributes, CreateAttributes, ModelClass, SaveOptions } from './model-types';
 export type { ModelConcurrencyOptions } from './model-meta';
 export { ModelQuery } from './model-query';
 

@@ -1,5 +1,10 @@
+// This file is longer than the others on purpose: everything that touches an
+// instance's private state (#values, #track) has to live in the class body.
 import type { Database } from './database';
-import { DoesNotExist, ModelDefinitionError, UsageError, ValidationError } from './errors';
+import { bindDatabase, databaseOf } from './model-binding';
+import { shadowingError, unknownField } from './model-definition-errors';
+import type { CreateAttributes, ModelClass, SaveOptions } from './model-types';
+import { DoesNotExist, UsageError, ValidationError } from './errors';
 import { ModelMeta, type FieldBinding } from './model-meta';
 import { ModelQuery } from './model-query';
 import { deleteRow, insertRow, selectByPk, updateRow, type VersionPolicy } from './persistence';
@@ -13,27 +18,7 @@ const NEW = 0;
 const PERSISTED = 1;
 const DELETED = 2;
 
-// Instance attributes are the non-method properties a subclass declares.
-type NonMethodKeys<T> = { [K in keyof T]-?: T[K] extends (...args: never[]) => unknown ? never : K }[keyof T];
-type IfEquals<X, Y, A, B> = (<V>() => V extends X ? 1 : 2) extends <V>() => V extends Y ? 1 : 2 ? A : B;
-type WritableKeys<T> = { [K in keyof T]-?: IfEquals<{ [Q in K]: T[K] }, { -readonly [Q in K]: T[K] }, K, never> }[keyof T];
-
-/** The declared attributes of a model instance (`declare name: string`). */
-export type Attributes<T> = Pick<T, Exclude<NonMethodKeys<T>, keyof Model>>;
-/** What `create()` accepts: any writable attribute. Read-only ones (versions kept by the database) are left out. */
-export type CreateAttributes<T> = Partial<Pick<T, Exclude<NonMethodKeys<T> & WritableKeys<T>, keyof Model>>>;
-
-/** A model class whose instances are `T`, as the statics see it. */
-export type ModelClass<T extends Model> = (new () => T) & Omit<typeof Model, 'prototype'>;
-
-/** Options of `save()`. */
-export interface SaveOptions {
-  /** Save only these (changed) fields; the version is still checked. */
-  fields?: readonly string[];
-}
-
 const metas = new WeakMap<Function, ModelMeta>();
-const bindings = new WeakMap<Function, Database>();
 // The generated row-to-instance loops of each class, for object and array rows; see compileAdopter().
 type Rows = readonly Values[] | readonly (readonly unknown[])[];
 const adopters = new WeakMap<Function, { objects?: (rows: readonly Values[]) => Model[]; arrays?: (rows: readonly (readonly unknown[])[]) => Model[] }>();
@@ -144,7 +129,7 @@ export class Model {
   static bind(db: Database): void {
     if (this === Model) throw new UsageError('bind() a model class (Product.bind(db)), not Model itself');
     metaOf(this);
-    bindings.set(this, db);
+    bindDatabase(this, db);
   }
 
   /** The database this class is bound to. */
@@ -442,14 +427,6 @@ function checkedMeta(cls: Function): ModelMeta {
   return meta;
 }
 
-function databaseOf(cls: Function): Database {
-  for (let c: Function | null = cls; c !== null && c !== Model && c !== Function.prototype; c = Object.getPrototypeOf(c) as Function | null) {
-    const db = bindings.get(c);
-    if (db !== undefined) return db;
-  }
-  throw new UsageError(`${cls.name} is not bound to a database: call ${cls.name}.bind(connect(url)) first`);
-}
-
 /**
  * @internal The database, metadata, primary key and held version of a saved
  * instance of a versioned model, for helpers such as `isChanged`.
@@ -462,16 +439,4 @@ export function rowIdentity(instance: Model, caller: string): { db: Database; me
   if (meta.version === undefined) throw new UsageError(`${caller}(): ${meta.modelName} has no version field`);
   const values = internals.values(instance);
   return { db: databaseOf(cls), meta, pk: values[meta.pk.name], version: values[meta.version.name] };
-}
-
-function unknownField(meta: ModelMeta, key: string): ValidationError {
-  const known = meta.fields.map((f) => f.name).join(', ');
-  return new ValidationError(meta.modelName, key, `unknown field (${meta.modelName} has ${known})`);
-}
-
-function shadowingError(meta: ModelMeta, key: string): ModelDefinitionError {
-  return new ModelDefinitionError(
-    meta.modelName,
-    `"${key}" is a class field, which hides the model's accessor and its value; write it as \`declare ${key}: ...;\` instead`,
-  );
 }
