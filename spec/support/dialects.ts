@@ -106,3 +106,6 @@ export function availabilityOf(name: TestDialectName): Promise<Availability> {
 
 /** Dialects skipped so far in this run, with the reason. */
 export const skipped = new Map<TestDialectName, string>();
+
+/** Dialects that were required (`REQUIRE_ALL_DIALECTS=1`) but did not answer, with the reason. */
+export const missing = new Map<TestDialectName, string>();

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { connect, Database } from '../../lib';
-import { availabilityOf, REQUIRE_ALL, selectedDialects, skipped, TestDialectName } from './dialects';
+import { availabilityOf, missing, REQUIRE_ALL, selectedDialects, skipped, TestDialectName } from './dialects';
 
 /** One dialect's handle inside a spec: its connection, URL and name. */
 export class DialectContext {
@@ -73,7 +73,10 @@ export function forEachDialect(title: string, body: (d: DialectContext) => void)
           const a = await availabilityOf(name);
           if (a.url === undefined) {
             const why = `${name} is not available: ${a.error}`;
-            if (REQUIRE_ALL) throw new Error(`${why} (REQUIRE_ALL_DIALECTS=1 makes a missing database a failure)`);
+            if (REQUIRE_ALL) {
+              missing.set(name, a.error ?? 'unknown');
+              throw new Error(`${why} (REQUIRE_ALL_DIALECTS=1 makes a missing database a failure)`);
+            }
             if (!skipped.has(name)) {
               skipped.set(name, a.error ?? 'unknown');
               console.warn(`\n  !!! SKIPPING ${name.toUpperCase()} SPECS: ${why}\n`);

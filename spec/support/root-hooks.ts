@@ -1,4 +1,4 @@
-import { REQUIRE_ALL, selectedDialects, skipped } from './dialects';
+import { missing, REQUIRE_ALL, selectedDialects, skipped } from './dialects';
 
 /**
  * Mocha root hooks: after the whole run, repeat loudly which dialects were
@@ -6,7 +6,10 @@ import { REQUIRE_ALL, selectedDialects, skipped } from './dialects';
  */
 export const mochaHooks = {
   afterAll(): void {
-    const ran = selectedDialects().filter((d) => !skipped.has(d));
+    const ran = selectedDialects().filter((d) => !skipped.has(d) && !missing.has(d));
+    if (missing.size > 0) {
+      console.error(`\n  !!! REQUIRED DIALECTS DID NOT ANSWER (their specs failed): ${[...missing].map(([n, why]) => `${n} (${why})`).join(', ')}`);
+    }
     if (skipped.size === 0) {
       console.log(`\n  Dialects tested: ${ran.join(', ')}${REQUIRE_ALL ? ' (REQUIRE_ALL_DIALECTS=1)' : ''}`);
       return;
