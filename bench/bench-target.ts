@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import knexFactory, { Knex } from 'knex';
+import type { Knex } from 'knex';
 import { connect, Database } from '../lib';
 import type { BenchSizes, TargetName } from './bench-options';
+import { ensureMysqlDatabase, ensurePostgresDatabase } from '../spec/support/server-databases';
 import { RawDriver } from './raw-driver';
 
 /** One database under test, with the three ways of talking to it. */
@@ -20,45 +21,6 @@ export interface BenchEnv {
   readonly sizes: BenchSizes;
   /** A table name with the run's prefix. */
   table(name: string): string;
-}
-
-const PG_ADMIN_URL = process.env.PG_URL ?? 'postgres://root@127.0.0.1:5432/test';
-const MYSQL_ADMIN_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-async function ensurePostgresDatabase(database: string): Promise<string> {
-  const admin = knexFactory({ client: 'pg', connection: { connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5000 }, pool: { min: 0, max: 1 } });
-  try {
-    const found = await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [database]);
-    if (found.rows.length === 0) {
-      await admin.raw(`CREATE DATABASE "${database}"`).catch((err: { code?: string }) => {
-        if (err.code !== '42P04' && err.code !== '23505') throw err; // created meanwhile by a parallel run
-      });
-    }
-  } finally {
-    await admin.destroy();
-  }
-  return withDatabase(PG_ADMIN_URL, database);
-}
-
-async function ensureMysqlDatabase(database: string): Promise<string> {
-  const u = new URL(MYSQL_ADMIN_URL);
-  const admin = knexFactory({
-    client: 'mysql2',
-    connection: { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password), connectTimeout: 5000 },
-    pool: { min: 0, max: 1 },
-  });
-  try {
-    await admin.raw(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  } finally {
-    await admin.destroy();
-  }
-  return withDatabase(MYSQL_ADMIN_URL, database);
 }
 
 let sqliteDir: string | undefined;
@@ -80,9 +42,9 @@ export async function targetUrl(name: TargetName, database: string): Promise<str
     case 'sqlite-memory':
       return 'sqlite::memory:';
     case 'postgres':
-      return ensurePostgresDatabase(database);
+      return ensurePostgresDatabase(database, 5000);
     case 'mysql':
-      return ensureMysqlDatabase(database);
+      return ensureMysqlDatabase(database, 5000);
   }
 }
 

@@ -5,6 +5,7 @@ import { connect, Database } from '../lib';
 import { configForUrl } from '../lib/dialects/adapter-for';
 import { RUN_DB, sqliteUrl } from './support/dialects';
 import type { DialectContext } from './support/for-each-dialect';
+import { withDatabase } from './support/server-databases';
 
 /**
  * Scenarios for the `bin/migrate` specs: a fresh database and a folder of
@@ -48,12 +49,6 @@ export function startCli(args: readonly string[], options: { env?: Record<string
 /** Runs `node bin/migrate args` to the end. */
 export function runCli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
   return startCli(args, options).done;
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 /** Resolves once `file` exists (a migration writes it to say "I am running"). */

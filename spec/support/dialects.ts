@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import knexFactory from 'knex';
+import { ensureMysqlDatabase, ensurePostgresDatabase } from './server-databases';
 
 /**
  * Which databases the specs run on, and where. Every behaviour spec runs on
@@ -20,8 +20,6 @@ export type TestDialectName = 'sqlite' | 'postgres' | 'mysql';
 export const ALL_DIALECTS: readonly TestDialectName[] = ['sqlite', 'postgres', 'mysql'];
 export const RUN_DB = process.env.KC_TEST_DB ?? 'kc_test';
 export const REQUIRE_ALL = process.env.REQUIRE_ALL_DIALECTS === '1';
-const PG_ADMIN_URL = process.env.PG_URL ?? 'postgres://root@127.0.0.1:5432/test';
-const MYSQL_ADMIN_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 if (!/^[a-z_][a-z0-9_]{0,40}$/.test(RUN_DB)) throw new Error(`KC_TEST_DB must be a simple lower-case identifier, not ${RUN_DB}`);
 
@@ -30,12 +28,6 @@ export function selectedDialects(): TestDialectName[] {
   if (!only) return [...ALL_DIALECTS];
   for (const d of only) if (!ALL_DIALECTS.includes(d as TestDialectName)) throw new Error(`TEST_DIALECTS: unknown dialect ${d}`);
   return ALL_DIALECTS.filter((d) => only.includes(d));
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 let sqliteDir: string | undefined;
@@ -58,30 +50,7 @@ export function sqliteUrl(name = 'test'): string {
 /** The URL of this run's test database; creates the database if needed. Rejects when the server does not answer. */
 async function prepare(name: TestDialectName): Promise<string> {
   if (name === 'sqlite') return sqliteUrl();
-  if (name === 'postgres') {
-    const admin = knexFactory({ client: 'pg', connection: { connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 }, pool: { min: 0, max: 1 } });
-    try {
-      const found = await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [RUN_DB]);
-      if (found.rows.length === 0) await admin.raw(`CREATE DATABASE "${RUN_DB}"`).catch((err: { code?: string }) => {
-        if (err.code !== '42P04' && err.code !== '23505') throw err; // created by a parallel process
-      });
-    } finally {
-      await admin.destroy();
-    }
-    return withDatabase(PG_ADMIN_URL, RUN_DB);
-  }
-  const u = new URL(MYSQL_ADMIN_URL);
-  const admin = knexFactory({
-    client: 'mysql2',
-    connection: { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password), connectTimeout: 3000 },
-    pool: { min: 0, max: 1 },
-  });
-  try {
-    await admin.raw(`CREATE DATABASE IF NOT EXISTS \`${RUN_DB}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  } finally {
-    await admin.destroy();
-  }
-  return withDatabase(MYSQL_ADMIN_URL, RUN_DB);
+  return name === 'postgres' ? ensurePostgresDatabase(RUN_DB, 3000) : ensureMysqlDatabase(RUN_DB, 3000);
 }
 
 export interface Availability {
