@@ -13,13 +13,20 @@ export interface DriverQueryObject {
   context?: unknown;
 }
 
-/** A statement as the executor hands it to an adapter to run. */
+/** A statement as persistence builds it and the executor hands it to an adapter: SQL with `?` placeholders and its bindings. */
 export interface StatementToRun {
   readonly sql: string;
   readonly bindings: readonly unknown[];
+  /** Knex's method name, which picks the driver call (`run` vs `all` on SQLite). */
   readonly method: 'insert' | 'update' | 'del' | 'select';
+  /** The SQL has a RETURNING clause. */
   readonly returning?: boolean;
-  /** `false` when the SQL text varies with the data, so keeping it prepared would only fill a cache. */
+  /**
+   * Whether the dialect may keep the statement prepared on each connection
+   * (default `true`: the library's SQL comes from a small fixed set, one text
+   * per model and statement shape); `false` when the text varies with the
+   * data, so keeping it prepared would only fill a cache.
+   */
   readonly prepare?: boolean;
 }
 
