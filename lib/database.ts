@@ -73,7 +73,9 @@ export class Database {
    * `fn` resolves, rolls back when it throws; a call inside another
    * transaction of the same database opens a savepoint. On rollback, every
    * instance saved, created or deleted inside returns to the state it had
-   * before, so its next save checks the right version.
+   * before, so its next save checks the right version. That includes a
+   * rollback `fn` asks for itself with `trx.rollback()`, after which
+   * `transaction()` resolves `undefined`, as Knex's does.
    *
    * A statement that fails with `RetryableError` (deadlock, serialization
    * failure, lock timeout, SQLite busy) or `ConnectionLostError`, yours on
@@ -95,6 +97,7 @@ export class Database {
     let frame: TransactionFrame | undefined;
     let body: Promise<T> | undefined;
     let bodyDone = false;
+    let rolledBackWithoutError = false;
     try {
       const config = lease === undefined ? options : { ...options, connection: lease };
       const result = await (outer?.trx ?? this.knex).transaction(async (trx: Knex.Transaction): Promise<T> => {
@@ -103,6 +106,14 @@ export class Database {
         if (trx.isCompleted()) throw new Error('BEGIN failed');
         const f = (frame = new TransactionFrame(this, trx, scope?.frame));
         if (outer === undefined) this.#watch(trx, f, () => bodyDone);
+        // Knex resolves, as if committed, a transaction rolled back with no
+        // error (fn's own trx.rollback(), or fn throwing undefined): its
+        // instances must be restored all the same (see below).
+        const rollback = trx.rollback;
+        trx.rollback = ((error?: unknown) => {
+          if (error === undefined) rolledBackWithoutError = true;
+          return rollback(error);
+        }) as Knex.Transaction['rollback'];
         body = (async () => runInScope({ frame: f, overrides: scope?.overrides }, () => fn(trx)))();
         try {
           return await body;
@@ -110,6 +121,14 @@ export class Database {
           bodyDone = true;
         }
       }, config);
+      if (rolledBackWithoutError) {
+        // Knex resolved at ROLLBACK, maybe while fn still runs: let it finish,
+        // then restore what it wrote, and rethrow what it threw.
+        const outcome = body === undefined ? undefined : await settled(body);
+        frame!.rolledBack();
+        if (outcome !== undefined && !outcome.ok) throw outcome.error;
+        return result as T;
+      }
       frame!.committed();
       return result as T;
     } catch (err) {
