@@ -76,7 +76,7 @@ export class ModelMeta {
         throw new ModelDefinitionError(name, `fields.${prop} is not a field; use one of AutoField, IntegerField, CharField, ... (new CharField({ maxLength: 100 }))`);
       }
       if (reserved.has(prop)) {
-        throw new ModelDefinitionError(name, `a field cannot be called "${prop}": it is a Model method; rename the property and keep the column with { column: '${prop}' }`);
+        throw new ModelDefinitionError(name, `a field cannot be called "${prop}": it is a Model method or a property every object inherits; rename the property and keep the column with { column: '${prop}' }`);
       }
       const column = field.options.column ?? prop;
       if (typeof column !== 'string' || column === '') throw new ModelDefinitionError(name, `fields.${prop}: column must be a non-empty string`);

@@ -373,8 +373,10 @@ export class Model {
   }
 }
 
-// Model methods and other names a field may not take.
-const RESERVED = new Set<string>(['constructor', 'save', 'delete', 'refresh', 'toJSON', '__proto__']);
+// Model methods, and what every object inherits (a values object would report
+// Object.prototype.valueOf for an unset field, and an accessor named
+// toString would break String(instance)): names a field may not take.
+const RESERVED = new Set<string>(['save', 'delete', 'refresh', 'toJSON', ...Object.getOwnPropertyNames(Object.prototype)]);
 
 function installAccessors(cls: Function, meta: ModelMeta): void {
   const proto = cls.prototype as object;
