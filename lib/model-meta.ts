@@ -80,6 +80,10 @@ export class ModelMeta {
       }
       const column = field.options.column ?? prop;
       if (typeof column !== 'string' || column === '') throw new ModelDefinitionError(name, `fields.${prop}: column must be a non-empty string`);
+      // Knex builds conditions and SET lists as objects keyed by column, and
+      // mysql2 builds rows so: there a key __proto__ sets the prototype, so
+      // a condition on it would vanish and a value for it go unwritten.
+      if (column === '__proto__') throw new ModelDefinitionError(name, `fields.${prop}: a column named __proto__ cannot be read, matched or written safely through Knex; rename the column`);
       if (columns.has(column)) throw new ModelDefinitionError(name, `two fields use the column "${column}"`);
       columns.add(column);
       if (field instanceof CharField && !(Number.isSafeInteger(field.maxLength) && field.maxLength > 0)) {
