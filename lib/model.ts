@@ -221,6 +221,7 @@ export class Model {
       changed = changed.filter((f) => options.fields!.includes(f.name));
     }
     if (changed.length === 0) return;
+    this.#checkInPlace(meta, changed);
     const scope = currentScope();
     const policy = this.#policy(meta, scope, changed);
     const pk = this.#values[meta.pk.name];
@@ -281,6 +282,7 @@ export class Model {
   }
 
   async #insert(db: Database, meta: ModelMeta): Promise<void> {
+    this.#checkInPlace(meta, meta.mutable);
     const values: Values = { ...this.#values };
     for (const f of meta.fields) {
       if (values[f.name] !== undefined || f.field.generated || f === meta.version) continue;
@@ -319,6 +321,18 @@ export class Model {
     }
     const increment = !incrementOff && meta.concurrency.increment && version.field.incrementsFor(changed);
     return { held, check: !checkOff, increment };
+  }
+
+  /**
+   * A value changed in place (a JSON document, a Date) skipped the checks an
+   * assignment runs, and JSON.stringify or the driver would store NaN, a Map
+   * or an invalid Date as something else: check it before any SQL.
+   */
+  #checkInPlace(meta: ModelMeta, fields: readonly FieldBinding[]): void {
+    for (const f of fields) {
+      const value = this.#values[f.name];
+      if (f.field.mutable && value !== null && value !== undefined) f.field.clean(value, meta.modelName, f.name);
+    }
   }
 
   /** After a successful write: the saved fields are the new baseline. */
