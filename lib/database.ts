@@ -81,7 +81,10 @@ export class Database {
    * failure, lock timeout, SQLite busy) or `ConnectionLostError`, yours on
    * `trx` included, ends the whole transaction: it is rolled back at once,
    * savepoints and all, and `transaction()` rejects with that error even if
-   * `fn` caught it. A failed COMMIT is never reported as success.
+   * `fn` caught it. So does any failed statement that made the database end
+   * the transaction (PostgreSQL does at every error, unless a savepoint
+   * around it is rolled back): its COMMIT would only roll back. A failed
+   * COMMIT is never reported as success.
    *
    * `fn` receives the Knex transaction for queries of your own.
    */
@@ -115,11 +118,14 @@ export class Database {
           return rollback(error);
         }) as Knex.Transaction['rollback'];
         body = (async () => runInScope({ frame: f, overrides: scope?.overrides }, () => fn(trx)))();
+        let value: T;
         try {
-          return await body;
+          value = await body;
         } finally {
           bodyDone = true;
         }
+        if (outer === undefined && f.failure === undefined && f.statementError !== undefined) await this.#stillOpen(trx, f.statementError);
+        return value;
       }, config);
       if (rolledBackWithoutError) {
         // Knex resolved at ROLLBACK, maybe while fn still runs: let it finish,
@@ -203,6 +209,22 @@ export class Database {
   }
 
   /**
+   * Before COMMIT of a transaction in which a statement failed and fn went
+   * on: checks that the transaction is still usable. PostgreSQL aborts a
+   * transaction at its first failed statement (only ROLLBACK TO SAVEPOINT
+   * revives it) and then answers COMMIT with ROLLBACK, not with an error, so
+   * Knex would report the lost work as committed. Then the statement's error
+   * is what `transaction()` rejects with, after the rollback.
+   */
+  async #stillOpen(trx: Knex.Transaction, statementError: object): Promise<void> {
+    try {
+      await trx.raw('SELECT 1');
+    } catch {
+      throw statementError;
+    }
+  }
+
+  /**
    * Watches every statement of a top-level transaction, its savepoints' and
    * the caller's own `trx` queries included. A failure that ends the
    * transaction marks it failed and rolls it back at once: MariaDB keeps the
@@ -216,7 +238,10 @@ export class Database {
     trx.on('query-error', (err: unknown) => {
       if (finished() || frame.failure !== undefined) return;
       const typed = translateError(this.adapter, err, { phase: 'statement', inTransaction: true, write: true });
-      if (!(typed instanceof KnexConcurrencyError)) return;
+      if (!(typed instanceof KnexConcurrencyError)) {
+        if (typeof err === 'object' && err !== null) frame.noteStatementError(err);
+        return;
+      }
       frame.fail(typed);
       Promise.resolve(trx.rollback(typed)).catch(ignore);
     });

@@ -195,6 +195,47 @@ forEachDialect('db.transaction()', (d) => {
     expect((await d.knex(table).where({ id: p.id }).first()).stock).to.equal(5);
   });
 
+  // PostgreSQL aborts a transaction at its first failed statement, even one the
+  // callback catches, and then answers COMMIT with ROLLBACK, not an error.
+  // The others fail only the statement, and the transaction commits.
+  it('a failed statement the callback catches: either the transaction commits, or transaction() rejects and restores instances', async () => {
+    const endsTransaction = d.pick({ sqlite: false, postgres: true, mysql: false });
+    const p = await Product.create({ name: 'before' });
+    const version = p.version;
+    let caught: unknown;
+    const outcome = await d.db
+      .transaction(async () => {
+        p.name = 'inside';
+        await p.save();
+        await Product.create({ id: p.id, name: 'duplicate key' }).catch((err: unknown) => (caught = err));
+        return 'done';
+      })
+      .then(
+        (value) => ({ ok: true, value }),
+        (error: unknown) => ({ ok: false, error }),
+      );
+    expect(caught).to.be.instanceOf(Error);
+    if (endsTransaction) {
+      expect(outcome).to.deep.equal({ ok: false, error: caught });
+      expect(await committedName(p.id)).to.equal('before');
+      expect(p.version).to.equal(version);
+      expect(p.name).to.equal('inside');
+      await p.save();
+      expect(await committedName(p.id)).to.equal('inside');
+    } else {
+      expect(outcome).to.deep.equal({ ok: true, value: 'done' });
+      expect(await committedName(p.id)).to.equal('inside');
+      expect(p.version).not.to.equal(version);
+    }
+    // Inside a savepoint that is rolled back, the same failure leaves the transaction usable everywhere.
+    await d.db.transaction(async () => {
+      p.name = 'after the savepoint';
+      await p.save();
+      await d.db.transaction(() => Product.create({ id: p.id, name: 'duplicate key' })).catch(() => undefined);
+    });
+    expect(await committedName(p.id)).to.equal('after the savepoint');
+  });
+
   it('a conflict inside a transaction leaves the instance unchanged and can roll the transaction back', async () => {
     const p = await Product.create({ name: 'x' });
     const stale = await Product.get(p.id);
