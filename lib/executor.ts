@@ -1,22 +1,9 @@
 import type { Knex } from 'knex';
 import type { Database } from './database';
-import type { ExecResult, KnexClientQuery } from './dialects/dialect-adapter';
+import type { ExecResult, KnexClientQuery, StatementToRun } from './dialects/dialect-adapter';
 
-/** A statement ready to run: SQL with `?` placeholders and its bindings. */
-export interface Statement {
-  readonly sql: string;
-  readonly bindings: readonly unknown[];
-  /** Knex's method name, which picks the driver call (`run` vs `all` on SQLite). */
-  readonly method: 'insert' | 'update' | 'del' | 'select';
-  /** The SQL has a RETURNING clause. */
-  readonly returning?: boolean;
-  /**
-   * Whether the dialect may keep the statement prepared on each connection
-   * (default `true`: the library's SQL comes from a small fixed set, one
-   * text per model and statement shape). `false` for text that varies with data.
-   */
-  readonly prepare?: boolean;
-}
+/** A statement ready to run: SQL with `?` placeholders and its bindings (see `StatementToRun`). */
+export type Statement = StatementToRun;
 
 interface ClientInternals extends KnexClientQuery {
   acquireConnection(): Promise<object>;

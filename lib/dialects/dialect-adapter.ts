@@ -17,9 +17,15 @@ export interface DriverQueryObject {
 export interface StatementToRun {
   readonly sql: string;
   readonly bindings: readonly unknown[];
+  /** Knex's method name, which picks the driver call (`run` vs `all` on SQLite). */
   readonly method: 'insert' | 'update' | 'del' | 'select';
+  /** The SQL has a RETURNING clause. */
   readonly returning?: boolean;
-  /** `false` when the SQL text varies with the data, so keeping it prepared would only fill a cache. */
+  /**
+   * Whether the dialect may keep the statement prepared on each connection
+   * (default `true`). `false` for text that varies with the data, which
+   * would only fill the cache.
+   */
   readonly prepare?: boolean;
 }
 
