@@ -73,13 +73,18 @@ export class Database {
    * `fn` resolves, rolls back when it throws; a call inside another
    * transaction of the same database opens a savepoint. On rollback, every
    * instance saved, created or deleted inside returns to the state it had
-   * before, so its next save checks the right version.
+   * before, so its next save checks the right version. That includes a
+   * rollback `fn` asks for itself with `trx.rollback()`, after which
+   * `transaction()` resolves `undefined`, as Knex's does.
    *
    * A statement that fails with `RetryableError` (deadlock, serialization
    * failure, lock timeout, SQLite busy) or `ConnectionLostError`, yours on
    * `trx` included, ends the whole transaction: it is rolled back at once,
    * savepoints and all, and `transaction()` rejects with that error even if
-   * `fn` caught it. A failed COMMIT is never reported as success.
+   * `fn` caught it. So does any failed statement that made the database end
+   * the transaction (PostgreSQL does at every error, unless a savepoint
+   * around it is rolled back): its COMMIT would only roll back. A failed
+   * COMMIT is never reported as success.
    *
    * `fn` receives the Knex transaction for queries of your own.
    */
@@ -95,6 +100,7 @@ export class Database {
     let frame: TransactionFrame | undefined;
     let body: Promise<T> | undefined;
     let bodyDone = false;
+    let rolledBackWithoutError = false;
     try {
       const config = lease === undefined ? options : { ...options, connection: lease };
       const result = await (outer?.trx ?? this.knex).transaction(async (trx: Knex.Transaction): Promise<T> => {
@@ -103,13 +109,32 @@ export class Database {
         if (trx.isCompleted()) throw new Error('BEGIN failed');
         const f = (frame = new TransactionFrame(this, trx, scope?.frame));
         if (outer === undefined) this.#watch(trx, f, () => bodyDone);
+        // Knex resolves, as if committed, a transaction rolled back with no
+        // error (fn's own trx.rollback(), or fn throwing undefined): its
+        // instances must be restored all the same (see below).
+        const rollback = trx.rollback;
+        trx.rollback = ((error?: unknown) => {
+          if (error === undefined) rolledBackWithoutError = true;
+          return rollback(error);
+        }) as Knex.Transaction['rollback'];
         body = (async () => runInScope({ frame: f, overrides: scope?.overrides }, () => fn(trx)))();
+        let value: T;
         try {
-          return await body;
+          value = await body;
         } finally {
           bodyDone = true;
         }
+        if (outer === undefined && f.failure === undefined && f.statementError !== undefined) await this.#stillOpen(trx, f.statementError);
+        return value;
       }, config);
+      if (rolledBackWithoutError) {
+        // Knex resolved at ROLLBACK, maybe while fn still runs: let it finish,
+        // then restore what it wrote, and rethrow what it threw.
+        const outcome = body === undefined ? undefined : await settled(body);
+        frame!.rolledBack();
+        if (outcome !== undefined && !outcome.ok) throw outcome.error;
+        return result as T;
+      }
       frame!.committed();
       return result as T;
     } catch (err) {
@@ -184,6 +209,22 @@ export class Database {
   }
 
   /**
+   * Before COMMIT of a transaction in which a statement failed and fn went
+   * on: checks that the transaction is still usable. PostgreSQL aborts a
+   * transaction at its first failed statement (only ROLLBACK TO SAVEPOINT
+   * revives it) and then answers COMMIT with ROLLBACK, not with an error, so
+   * Knex would report the lost work as committed. Then the statement's error
+   * is what `transaction()` rejects with, after the rollback.
+   */
+  async #stillOpen(trx: Knex.Transaction, statementError: object): Promise<void> {
+    try {
+      await trx.raw('SELECT 1');
+    } catch {
+      throw statementError;
+    }
+  }
+
+  /**
    * Watches every statement of a top-level transaction, its savepoints' and
    * the caller's own `trx` queries included. A failure that ends the
    * transaction marks it failed and rolls it back at once: MariaDB keeps the
@@ -197,7 +238,10 @@ export class Database {
     trx.on('query-error', (err: unknown) => {
       if (finished() || frame.failure !== undefined) return;
       const typed = translateError(this.adapter, err, { phase: 'statement', inTransaction: true, write: true });
-      if (!(typed instanceof KnexConcurrencyError)) return;
+      if (!(typed instanceof KnexConcurrencyError)) {
+        if (typeof err === 'object' && err !== null) frame.noteStatementError(err);
+        return;
+      }
       frame.fail(typed);
       Promise.resolve(trx.rollback(typed)).catch(ignore);
     });

@@ -76,10 +76,14 @@ export class ModelMeta {
         throw new ModelDefinitionError(name, `fields.${prop} is not a field; use one of AutoField, IntegerField, CharField, ... (new CharField({ maxLength: 100 }))`);
       }
       if (reserved.has(prop)) {
-        throw new ModelDefinitionError(name, `a field cannot be called "${prop}": it is a Model method; rename the property and keep the column with { column: '${prop}' }`);
+        throw new ModelDefinitionError(name, `a field cannot be called "${prop}": it is a Model method or a property every object inherits; rename the property and keep the column with { column: '${prop}' }`);
       }
       const column = field.options.column ?? prop;
       if (typeof column !== 'string' || column === '') throw new ModelDefinitionError(name, `fields.${prop}: column must be a non-empty string`);
+      // Knex builds conditions and SET lists as objects keyed by column, and
+      // mysql2 builds rows so: there a key __proto__ sets the prototype, so
+      // a condition on it would vanish and a value for it go unwritten.
+      if (column === '__proto__') throw new ModelDefinitionError(name, `fields.${prop}: a column named __proto__ cannot be read, matched or written safely through Knex; rename the column`);
       if (columns.has(column)) throw new ModelDefinitionError(name, `two fields use the column "${column}"`);
       columns.add(column);
       if (field instanceof CharField && !(Number.isSafeInteger(field.maxLength) && field.maxLength > 0)) {

@@ -221,6 +221,7 @@ export class Model {
       changed = changed.filter((f) => options.fields!.includes(f.name));
     }
     if (changed.length === 0) return;
+    this.#checkInPlace(meta, changed);
     const scope = currentScope();
     const policy = this.#policy(meta, scope, changed);
     const pk = this.#values[meta.pk.name];
@@ -281,6 +282,7 @@ export class Model {
   }
 
   async #insert(db: Database, meta: ModelMeta): Promise<void> {
+    this.#checkInPlace(meta, meta.mutable);
     const values: Values = { ...this.#values };
     for (const f of meta.fields) {
       if (values[f.name] !== undefined || f.field.generated || f === meta.version) continue;
@@ -319,6 +321,18 @@ export class Model {
     }
     const increment = !incrementOff && meta.concurrency.increment && version.field.incrementsFor(changed);
     return { held, check: !checkOff, increment };
+  }
+
+  /**
+   * A value changed in place (a JSON document, a Date) skipped the checks an
+   * assignment runs, and JSON.stringify or the driver would store NaN, a Map
+   * or an invalid Date as something else: check it before any SQL.
+   */
+  #checkInPlace(meta: ModelMeta, fields: readonly FieldBinding[]): void {
+    for (const f of fields) {
+      const value = this.#values[f.name];
+      if (f.field.mutable && value !== null && value !== undefined) f.field.clean(value, meta.modelName, f.name);
+    }
   }
 
   /** After a successful write: the saved fields are the new baseline. */
@@ -373,8 +387,10 @@ export class Model {
   }
 }
 
-// Model methods and other names a field may not take.
-const RESERVED = new Set<string>(['constructor', 'save', 'delete', 'refresh', 'toJSON', '__proto__']);
+// Model methods, and what every object inherits (a values object would report
+// Object.prototype.valueOf for an unset field, and an accessor named
+// toString would break String(instance)): names a field may not take.
+const RESERVED = new Set<string>(['save', 'delete', 'refresh', 'toJSON', ...Object.getOwnPropertyNames(Object.prototype)]);
 
 function installAccessors(cls: Function, meta: ModelMeta): void {
   const proto = cls.prototype as object;

@@ -58,19 +58,24 @@ function positions(db: Database, meta: ModelMeta, fields: readonly FieldBinding[
   return key;
 }
 
+/** Quotes one identifier, dots included, the way this Knex instance does. */
+function quoteOne(db: Database, name: string): string {
+  return (db.knex.client as unknown as { wrapIdentifier(value: string, ctx: unknown): string }).wrapIdentifier(name, undefined);
+}
+
 /** Quotes an identifier (`schema.table` part by part) the way this Knex instance does. */
 export function quote(db: Database, name: string): string {
-  const client = db.knex.client as unknown as { wrapIdentifier(value: string, ctx: unknown): string };
   return name
     .split('.')
-    .map((part) => client.wrapIdentifier(part, undefined))
+    .map((part) => quoteOne(db, part))
     .join('.');
 }
 
 /** `SELECT col AS prop, ...`: rows arrive keyed by property name, ready to hydrate. */
 export function selectList(db: Database, meta: ModelMeta): string {
+  // An alias is a single name: a property called `price.net` is not `schema.table`.
   return cached(db, meta, 'select-list', () =>
-    meta.fields.map((f) => (f.column === f.name ? quote(db, f.column) : `${quote(db, f.column)} AS ${quote(db, f.name)}`)).join(', '),
+    meta.fields.map((f) => (f.column === f.name ? quote(db, f.column) : `${quote(db, f.column)} AS ${quoteOne(db, f.name)}`)).join(', '),
   );
 }
 

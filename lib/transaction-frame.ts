@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 export class TransactionFrame {
   readonly #undo = new Map<object, () => void>();
   #failure: Error | undefined;
+  #statementError: object | undefined;
 
   constructor(
     readonly db: object,
@@ -37,6 +38,20 @@ export class TransactionFrame {
   /** The failure that ended the transaction, if one did. */
   get failure(): Error | undefined {
     return this.root().#failure;
+  }
+
+  /**
+   * Records that a statement failed with `err`, which fn may have caught:
+   * the database may have ended the transaction for it all the same.
+   */
+  noteStatementError(err: object): void {
+    const root = this.root();
+    root.#statementError ??= err;
+  }
+
+  /** The first statement error noted, if any. */
+  get statementError(): object | undefined {
+    return this.root().#statementError;
   }
 
   /** Records how to restore `instance`; only the first record per instance counts. */

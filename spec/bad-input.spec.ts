@@ -159,6 +159,39 @@ forEachDialect('bad input: refused with a ValidationError naming the field, befo
     });
   }
 
+  // Only assignment runs the field's checks; a JSON document or a Date changed in
+  // place reaches save() unchecked, where JSON.stringify would turn NaN into null
+  // and a Map into {}, a Date into a string, and an invalid Date would be stored
+  // as NULL or garbage.
+  it('refuses a JSON document or a Date made unstorable in place, at save() and at insert, before any SQL', async () => {
+    const t = await Thing.get(saved.id);
+    t.data = { n: 1, tags: [] };
+    t.at = new Date(Date.UTC(2020, 0, 1));
+    await t.save();
+    const before = await d.knex(table).orderBy('id');
+    const spoil: [string, (x: InstanceType<typeof Thing>) => void][] = [
+      ['data', (x) => ((x.data as { n: number }).n = Number.NaN)],
+      ['data', (x) => (x.data as { tags: unknown[] }).tags.push(new Map())],
+      ['data', (x) => ((x.data as { when?: unknown }).when = new Date(0))],
+      ['at', (x) => x.at!.setTime(Number.NaN)],
+    ];
+    const { count, sql } = await countQueries(d.knex, async () => {
+      for (const [field, change] of spoil) {
+        const loaded = (await Thing.query().where('id', saved.id).first())!;
+        change(loaded);
+        expect((await rejection(loaded.save(), ValidationError)).field).to.equal(field);
+        const fresh = new Thing();
+        fresh.title = 'new';
+        fresh.data = { n: 1, tags: [] };
+        fresh.at = new Date(Date.UTC(2020, 0, 1));
+        change(fresh);
+        expect((await rejection(fresh.save(), ValidationError)).field).to.equal(field);
+      }
+    });
+    expect(count, sql.join('\n')).to.equal(spoil.length);
+    expect(await d.knex(table).orderBy('id')).to.deep.equal(before);
+  });
+
   it('refuses unknown fields in orderBy(), whereNull() and save({ fields }) before any SQL', async () => {
     const { count } = await countQueries(d.knex, async () => {
       for (const call of [

@@ -24,6 +24,12 @@ describe('model definitions', () => {
     ['no primary key', () => class extends Model { static table = 't'; static fields = { n: new IntegerField() }; }],
     ['two version fields', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), a: new IntegerVersionField(), b: new AutoIncVersionField() }; }],
     ['a field named like a Model method', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), save: new IntegerField() }; }],
+    // Inherited by every values object: an unset valueOf would be bound as a function, and always look changed.
+    ['a field named like a property every object inherits (valueOf)', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), valueOf: new IntegerField({ null: true }) }; }],
+    ['a field named like a property every object inherits (toString)', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), toString: new CharField({ maxLength: 5 }) }; }],
+    // Knex and the drivers treat a key __proto__ as the prototype: a condition on it would vanish
+    // (where({ tag }).delete() deleting every row), a value for it would not be written.
+    ['a column named __proto__', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), tag: new CharField({ maxLength: 5, column: '__proto__' }) }; }],
     ['a CharField without maxLength', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), s: new CharField({} as never) }; }],
     ['two fields on one column', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), a: new IntegerField({ column: 'x' }), b: new IntegerField({ column: 'x' }) }; }],
     ['something that is not a field', () => class extends Model { static table = 't'; static fields = { id: new AutoField(), n: 5 as never }; }],

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { connect, RecordModifiedError } from '../lib';
+import type { Knex } from 'knex';
+import { addVersionColumn, AutoField, AutoIncVersionField, connect, IntegerField, Model, RecordModifiedError } from '../lib';
 import { forEachDialect } from './support/for-each-dialect';
 import { createProductTable, productModel, VERSION_KINDS } from './support/models';
-import { countQueries } from './support/schema';
+import { countQueries, recreateTable } from './support/schema';
 
 // The library keeps its statements prepared per connection (a kept sqlite3
 // Statement, a named PostgreSQL statement). These specs pin that nothing a
@@ -72,6 +73,51 @@ forEachDialect('statements kept prepared per connection', (d) => {
       const row = await d.knex(table).where({ id: p.id }).first();
       expect([row.stock, Number(row.version)]).to.deep.equal([p.stock, p.version]);
     }
+  });
+
+  // One statement text per model and shape, but a shape is a set of changed
+  // fields: a model with a few fields has hundreds. Kept without a bound, every
+  // one would stay prepared on every connection for its lifetime (MySQL then
+  // refuses new ones server-wide past max_prepared_stmt_count, 16382).
+  it('a model saved in more shapes than a connection keeps prepared saves every one, and the connection keeps a bounded number', async () => {
+    const wide = 'prepared_wide';
+    const names = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'];
+    await recreateTable(d.knex, wide, (t) => {
+      t.increments('id');
+      for (const n of names) t.integer(n).notNullable().defaultTo(0);
+      addVersionColumn(t);
+    });
+    class Wide extends Model {
+      static table = wide;
+      static fields = { id: new AutoField(), ...Object.fromEntries(names.map((n) => [n, new IntegerField({ default: 0 })])), version: new AutoIncVersionField() };
+    }
+    Wide.bind(d.db);
+    // Statements this connection holds prepared now, where the database tells.
+    const keptOn = d.pick<((trx: Knex.Transaction) => Promise<number>) | null>({
+      sqlite: null,
+      postgres: async (trx) => Number((await trx.raw('SELECT count(*) AS n FROM pg_prepared_statements')).rows[0].n),
+      mysql: async (trx) => {
+        const [rows] = await trx.raw("SHOW SESSION STATUS WHERE Variable_name IN ('Com_stmt_prepare', 'Com_stmt_close')");
+        const count = Object.fromEntries((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name, Number(r.Value)]));
+        return count.Com_stmt_prepare! - count.Com_stmt_close!;
+      },
+    });
+    const shapes = 300;
+    const w = await Wide.create();
+    const values = w as unknown as Record<string, number>;
+    const kept = await d.db.transaction(async (trx) => {
+      for (let shape = 1; shape <= shapes; shape++) {
+        names.forEach((n, bit) => {
+          if (shape & (1 << bit)) values[n] = shape;
+        });
+        await w.save();
+      }
+      return keptOn === null ? null : keptOn(trx);
+    });
+    expect(values.version).to.equal(shapes + 1);
+    const row = await d.knex(wide).where({ id: values.id }).first();
+    expect(names.map((n) => row[n])).to.deep.equal(names.map((n) => values[n]));
+    if (kept !== null) expect(kept).to.be.at.most(200);
   });
 
   it('a pool whose connections hold kept statements closes cleanly', async () => {

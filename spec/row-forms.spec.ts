@@ -1,6 +1,8 @@
 import { expect } from 'chai';
+import { addVersionColumn, AutoField, AutoIncVersionField, CharField, FloatField, Model } from '../lib';
 import { forEachDialect } from './support/for-each-dialect';
 import { createEverythingTable, everythingModel } from './support/models';
+import { recreateTable } from './support/schema';
 
 // get() reads rows as objects keyed through column aliases; query() reads
 // them as arrays where the driver offers that (PostgreSQL, MySQL) and builds
@@ -36,6 +38,40 @@ forEachDialect('rows read by get() and by query() hydrate alike', (d) => {
       expect(viaAll!.toJSON()).to.deep.equal(t.toJSON());
       expect(viaAll!.at === null || viaAll!.at instanceof Date).to.equal(true);
     }
+  });
+
+  // A property name is one identifier when it becomes a column alias, even
+  // with a dot in it: only a table name is split, as schema.table.
+  it('property names with a dot, quotes or non-ASCII letters, on columns with quotes, read and write alike', async () => {
+    const odd = 'row_forms_odd_names';
+    await recreateTable(d.knex, odd, (t) => {
+      t.increments('id');
+      t.double('price_net').notNullable();
+      t.string('it\'s "odd"', 20).notNullable();
+      addVersionColumn(t);
+    });
+    const dotted = 'price.net';
+    const quoted = 'ünï "q" \'x\'';
+    class Odd extends Model {
+      static table = odd;
+      static fields = {
+        id: new AutoField(),
+        [dotted]: new FloatField({ column: 'price_net' }),
+        [quoted]: new CharField({ maxLength: 20, column: 'it\'s "odd"' }),
+        version: new AutoIncVersionField(),
+      };
+    }
+    Odd.bind(d.db);
+    const values = (o: Model) => o as unknown as Record<string, unknown>;
+    const created = await Odd.create({ [dotted]: 1.5, [quoted]: 'v' } as never);
+    const viaGet = await Odd.get(values(created).id);
+    expect(viaGet.toJSON()).to.deep.equal(created.toJSON());
+    values(viaGet)[dotted] = 2.5;
+    await viaGet.save();
+    const [viaQuery] = await Odd.query().where(dotted, 2.5);
+    expect(viaQuery!.toJSON()).to.deep.equal({ id: values(created).id, [dotted]: 2.5, [quoted]: 'v', version: 2 });
+    await created.refresh();
+    expect(created.toJSON()).to.deep.equal(viaQuery!.toJSON());
   });
 
   it('instances from query() save, conflict and track in-place changes like any other', async () => {

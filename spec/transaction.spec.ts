@@ -149,6 +149,93 @@ forEachDialect('db.transaction()', (d) => {
     expect(await committedName(p.id)).to.equal('x');
   });
 
+  // Knex resolves a transaction that its callback rolled back itself
+  // (trx.rollback() with no error, or a thrown undefined) as if it were done.
+  // With versions the database hands out again (1, 2, 3...), an instance
+  // left holding a rolled-back version would match the next writer's row.
+  it("a rollback the callback asks for itself (trx.rollback(), in a savepoint too) restores instances like a thrown error", async () => {
+    const Counted = productModel(d.db, table, VERSION_KINDS[1]!);
+    const p = await Counted.create({ name: 'p', stock: 10 });
+    const other = await Counted.get(p.id);
+    const result = await d.db.transaction(async (trx) => {
+      p.stock = 9;
+      await p.save();
+      await trx.rollback();
+      return 'done';
+    });
+    expect(result).to.equal(undefined);
+    expect(p.version).to.equal(1);
+    expect(p.stock).to.equal(9);
+    await d.db.transaction(async () => {
+      await d.db.transaction(async (savepoint) => {
+        p.name = 'in the savepoint';
+        await p.save();
+        await savepoint.rollback();
+      });
+      expect(p.version).to.equal(1);
+    });
+    // Thrown undefined: Knex rolls back and resolves; transaction() rethrows it like any other.
+    const thrown = await d.db
+      .transaction(async () => {
+        await p.save();
+        throw undefined;
+      })
+      .then(
+        () => 'resolved',
+        (err: unknown) => ['rejected', err],
+      );
+    expect(thrown).to.deep.equal(['rejected', undefined]);
+    expect(p.version).to.equal(1);
+    expect(p.name).to.equal('in the savepoint');
+    // Someone else writes version 2; the copy that never committed must conflict, not overwrite it.
+    other.stock = 5;
+    await other.save();
+    expect(other.version).to.equal(2);
+    await rejection(p.save(), RecordModifiedError);
+    expect((await d.knex(table).where({ id: p.id }).first()).stock).to.equal(5);
+  });
+
+  // PostgreSQL aborts a transaction at its first failed statement, even one the
+  // callback catches, and then answers COMMIT with ROLLBACK, not an error.
+  // The others fail only the statement, and the transaction commits.
+  it('a failed statement the callback catches: either the transaction commits, or transaction() rejects and restores instances', async () => {
+    const endsTransaction = d.pick({ sqlite: false, postgres: true, mysql: false });
+    const p = await Product.create({ name: 'before' });
+    const version = p.version;
+    let caught: unknown;
+    const outcome = await d.db
+      .transaction(async () => {
+        p.name = 'inside';
+        await p.save();
+        await Product.create({ id: p.id, name: 'duplicate key' }).catch((err: unknown) => (caught = err));
+        return 'done';
+      })
+      .then(
+        (value) => ({ ok: true, value }),
+        (error: unknown) => ({ ok: false, error }),
+      );
+    expect(caught).to.be.instanceOf(Error);
+    if (endsTransaction) {
+      expect(outcome).to.deep.equal({ ok: false, error: caught });
+      expect(await committedName(p.id)).to.equal('before');
+      expect(p.version).to.equal(version);
+      expect(p.name).to.equal('inside');
+      await p.save();
+      expect(await committedName(p.id)).to.equal('inside');
+    } else {
+      expect(outcome).to.deep.equal({ ok: true, value: 'done' });
+      expect(await committedName(p.id)).to.equal('inside');
+      expect(p.version).not.to.equal(version);
+    }
+    // Inside a savepoint that is rolled back, the same failure leaves the transaction usable everywhere.
+    await d.db.transaction(async () => {
+      p.name = 'after the savepoint';
+      await p.save();
+      await d.db.transaction(() => Product.create({ id: p.id, name: 'duplicate key' })).catch(() => undefined);
+    });
+    expect(await committedName(p.id)).to.equal('after the savepoint');
+  });
+
   it('a conflict inside a transaction leaves the instance unchanged and can roll the transaction back', async () => {
     const p = await Product.create({ name: 'x' });
     const stale = await Product.get(p.id);

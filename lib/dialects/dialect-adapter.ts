@@ -119,6 +119,15 @@ export interface DialectAdapter {
   classifyError(err: unknown): ErrorClassification | undefined;
 }
 
+/**
+ * How many statements the library keeps prepared on one connection. There is
+ * one text per model and statement shape, but an update's shape is its set
+ * of changed fields, so a model with a few fields has hundreds: unbounded,
+ * every connection would keep all it ever ran for its lifetime, and MySQL
+ * refuses new ones server-wide past `max_prepared_stmt_count` (16382).
+ */
+export const MAX_PREPARED_PER_CONNECTION = 200;
+
 const SOCKET_FAILURES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
 const EMPTY: readonly Record<string, unknown>[] = Object.freeze([]);

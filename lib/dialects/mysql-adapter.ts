@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
-import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from './dialect-adapter';
+import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
 import { MysqlClient } from './mysql-client';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
@@ -80,7 +80,10 @@ export class MysqlAdapter extends DialectAdapterBase {
       const flags = flagList((connection as { flags?: unknown }).flags);
       if (flags.includes('-FOUND_ROWS')) throw MysqlAdapter.foundRowsError();
       if (!flags.includes('FOUND_ROWS')) flags.push('FOUND_ROWS');
-      return { ...config, client, connection: { ...connection, flags: flags.join(',') } as Knex.StaticConnectionConfig };
+      // mysql2 keeps 16,000 statements per connection before it closes the
+      // least recently used; past the bound it closes them sooner.
+      const maxPreparedStatements = (connection as { maxPreparedStatements?: number }).maxPreparedStatements ?? MAX_PREPARED_PER_CONNECTION;
+      return { ...config, client, connection: { ...connection, flags: flags.join(','), maxPreparedStatements } as Knex.StaticConnectionConfig };
     }
     return { ...config, client };
   }

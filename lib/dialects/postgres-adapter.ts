@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { postgresVersionTriggers } from './postgres-version-triggers';
-import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexClientQuery, StatementToRun } from './dialect-adapter';
+import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexClientQuery, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
 
 // SQLSTATEs that mean "run the transaction again". PostgreSQL aborts the
 // whole transaction on each of them (later statements fail with 25P02), and a
@@ -41,6 +41,20 @@ function statementName(sql: string): string {
   return name;
 }
 
+// The names each connection has been given. node-postgres never deallocates
+// a named statement, so a connection that has its share runs further texts
+// unnamed (parsed each time) rather than keep one more for its lifetime.
+const namedOn = new WeakMap<object, Set<string>>();
+
+function mayName(connection: object, name: string): boolean {
+  let names = namedOn.get(connection);
+  if (names === undefined) namedOn.set(connection, (names = new Set()));
+  if (names.has(name)) return true;
+  if (names.size >= MAX_PREPARED_PER_CONNECTION) return false;
+  names.add(name);
+  return true;
+}
+
 /**
  * A kept statement the server can no longer run as it was prepared: a
  * column it returns changed type ("cached plan must not change result
@@ -74,8 +88,10 @@ export class PostgresAdapter extends DialectAdapterBase {
    */
   override async run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject> {
     if (stmt.prepare === false) return super.run(client, connection, stmt);
+    const name = statementName(stmt.sql);
+    if (!mayName(connection, name)) return super.run(client, connection, stmt);
     const obj = this.queryObject(stmt);
-    obj.options = { name: statementName(stmt.sql) };
+    obj.options = { name };
     try {
       return await client.query(connection, obj);
     } catch (err) {

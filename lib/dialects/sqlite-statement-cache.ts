@@ -1,3 +1,5 @@
+import { MAX_PREPARED_PER_CONNECTION } from './dialect-adapter';
+
 /** The part of a node-sqlite3 `Statement` the cache uses. */
 interface SqliteStatement {
   run(params: readonly unknown[], cb: (this: RunContext, err: Error | null) => void): unknown;
@@ -27,8 +29,6 @@ interface Entry {
   ready: Promise<void> | undefined;
 }
 
-// A connection rarely needs more: one statement per model and statement shape.
-const MAX_PER_CONNECTION = 200;
 
 /**
  * Compiled statements per SQLite connection, so the library's hot
@@ -85,7 +85,7 @@ export class SqliteStatementCache {
     if (entries === undefined) this.#byConnection.set(connection, (entries = new Map()));
     let entry = entries.get(sql);
     if (entry !== undefined) return entry;
-    if (entries.size >= MAX_PER_CONNECTION) {
+    if (entries.size >= MAX_PREPARED_PER_CONNECTION) {
       // Oldest first; finalize waits for the calls already queued on it.
       const [oldSql, old] = entries.entries().next().value!;
       this.#forget(connection, oldSql, old);

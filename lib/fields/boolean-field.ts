@@ -1,6 +1,13 @@
 import { Field, FieldProblem } from './field';
 
-/** A boolean column. SQLite and MySQL store it as 0/1; it always reads back as `true`/`false`. */
+/**
+ * A boolean column. SQLite and MySQL store it as 0/1; it always reads back as `true`/`false`.
+ *
+ * @example
+ * ```ts
+ * static fields = { id: new AutoField(), paid: new BooleanField({ default: false }) };
+ * ```
+ */
 export class BooleanField extends Field<boolean> {
   readonly typeName: string = 'boolean';
 

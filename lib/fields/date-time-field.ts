@@ -6,6 +6,11 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2
  * A timestamp column holding a `Date`. ISO-8601 strings are accepted on
  * assignment and converted. Store it in a column with millisecond precision
  * (`table.timestamp(name, { precision: 3 })`) or the database truncates it.
+ *
+ * @example
+ * ```ts
+ * static fields = { id: new AutoField(), placedAt: new DateTimeField({ column: 'placed_at', default: () => new Date() }) };
+ * ```
  */
 export class DateTimeField extends Field<Date> {
   readonly typeName: string = 'Date';

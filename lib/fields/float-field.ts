@@ -3,6 +3,11 @@ import { Field, FieldProblem } from './field';
 /**
  * A floating-point column. `NaN` and infinities are refused: no database
  * stores them portably.
+ *
+ * @example
+ * ```ts
+ * static fields = { id: new AutoField(), price: new FloatField({ default: 0 }) };
+ * ```
  */
 export class FloatField extends Field<number> {
   readonly typeName: string = 'number';

@@ -42,7 +42,12 @@ function jsonProblem(value: unknown, path: string): string | undefined {
  * A JSON document. Values must be JSON-safe (plain objects, arrays, strings,
  * finite numbers, booleans, null): anything `JSON.stringify` would silently
  * drop or change is refused. In-place changes (`doc.tags.push(x)`) are
- * detected on save.
+ * detected, and checked, on save.
+ *
+ * @example
+ * ```ts
+ * static fields = { id: new AutoField(), lines: new JsonField<{ sku: string; qty: number }[]>({ default: () => [] }) };
+ * ```
  */
 export class JsonField<T = unknown> extends Field<T> {
   readonly typeName: string = 'JSON';

@@ -1,7 +1,14 @@
 import { Field, FieldProblem } from './field';
 import { checkString } from './char-field';
 
-/** An unbounded string column (`text`). */
+/**
+ * An unbounded string column (`text`).
+ *
+ * @example
+ * ```ts
+ * static fields = { id: new AutoField(), description: new TextField({ default: '' }) };
+ * ```
+ */
 export class TextField extends Field<string> {
   readonly typeName: string = 'string';
 
