@@ -1,7 +1,7 @@
 import { ModelDefinitionError, UsageError } from './errors';
 import { Field } from './fields/field';
 import { isVersionField, VersionField } from './fields/version-field';
-import { forgetMeta, Model } from './model';
+import { fieldsInheritedByCompiledSubclass, forgetMeta, Model } from './model';
 
 /** A version field class (`AutoIncVersionField`) or a configured instance (`new ConditionalVersionField({...})`). */
 export type VersionFieldSpec = (new () => VersionField) | VersionField;
@@ -37,6 +37,13 @@ export function applyConcurrencyCheck(model: abstract new () => Model, fieldName
   }
   const other = Object.entries(fields).find(([, f]) => isVersionField(f));
   if (other !== undefined) throw new ModelDefinitionError(model.name, `applyConcurrencyCheck(): it has a version field already: ${other[0]}`);
+  if (fieldsInheritedByCompiledSubclass(model)) {
+    // Their compiled fields would lack the version, and their saves would go unchecked.
+    throw new ModelDefinitionError(
+      model.name,
+      'applyConcurrencyCheck() came after a subclass of this model was used, which would keep saving without the version; call it at start-up, before any subclass is used',
+    );
+  }
   const instance = isClass ? new (field as new () => VersionField)() : (field as VersionField);
   // An own static, so a parent class defined elsewhere keeps its fields.
   Object.defineProperty(model, 'fields', { value: { ...fields, [fieldName]: instance }, writable: true, configurable: true, enumerable: true });

@@ -141,8 +141,8 @@ export class Database {
       // A failed statement rolls the transaction back at once (see #watch),
       // maybe while fn still runs: let it finish before restoring instances.
       const outcome = body === undefined ? undefined : await settled(body);
-      frame?.rolledBack();
       const failure = this.#failureOf(err, frame ?? outer, outcome, outer !== undefined);
+      frame?.rolledBack(failure instanceof ConnectionLostError && failure.outcomeUnknown);
       if (lease !== undefined) {
         const lost = failure instanceof ConnectionLostError || this.adapter.classifyError(err)?.kind === 'connection-lost';
         if (lost) discardConnection(lease, failure);

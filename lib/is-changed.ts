@@ -3,7 +3,9 @@ import { currentVersion } from './persistence';
 
 /**
  * Resolves `true` when the row's version differs from the one the instance
- * holds, or the row is gone: a save would conflict. One indexed read.
+ * holds, or the row is gone: a save would conflict. One indexed read. Also
+ * `true`, without a read, for an instance that must be refreshed first (loaded
+ * in a transaction that rolled back).
  *
  * @example
  * ```ts
@@ -11,7 +13,9 @@ import { currentVersion } from './persistence';
  * ```
  */
 export async function isChanged(instance: Model): Promise<boolean> {
-  const { db, meta, pk, version } = rowIdentity(instance, 'isChanged');
+  const { db, meta, pk, version, uncertain } = rowIdentity(instance, 'isChanged');
+  // Its version may never have been committed: only a refresh can tell.
+  if (uncertain) return true;
   const actual = await currentVersion(db, db.runner(), meta, pk);
   return actual === null || actual !== version;
 }

@@ -37,7 +37,6 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   readonly #meta: ModelMeta;
   readonly #adopt: Adopt<T>;
   readonly #builder: Knex.QueryBuilder;
-  readonly #inTransaction: boolean;
   #limited = false;
 
   /** @internal Use `Model.query()`. */
@@ -45,9 +44,10 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     this.#db = db;
     this.#meta = meta;
     this.#adopt = adopt;
-    const runner = db.runner();
-    this.#builder = runner(meta.table);
-    this.#inTransaction = runner !== db.knex;
+    // Built on the Knex instance; the transaction, if any, is chosen when the
+    // query runs (see #run), so a query built outside db.transaction() and
+    // awaited inside it joins it like every other model call.
+    this.#builder = db.knex(meta.table);
   }
 
   /** `where('name', value)`, `where('price', '<', 10)` or `where({ name, stock })`; conditions are ANDed. */
@@ -189,11 +189,14 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   }
 
   /** Runs a Knex query, with driver errors translated as for the library's own statements. */
-  async #run<R>(query: PromiseLike<unknown>, write: boolean): Promise<R> {
+  async #run<R>(query: Knex.QueryBuilder, write: boolean): Promise<R> {
+    const runner = this.#db.runner();
+    const inTransaction = runner !== this.#db.knex;
+    if (inTransaction) query.transacting(runner as Knex.Transaction);
     try {
       return (await query) as R;
     } catch (err) {
-      throw this.#db.failure(err, { phase: 'statement', inTransaction: this.#inTransaction, write });
+      throw this.#db.failure(err, { phase: 'statement', inTransaction, write });
     }
   }
 

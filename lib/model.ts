@@ -17,6 +17,10 @@ type Values = Record<string, unknown>;
 const NEW = 0;
 const PERSISTED = 1;
 const DELETED = 2;
+// Loaded in a transaction that rolled back (its version may never have been
+// committed), or created in one whose outcome is unknown (its row may or may
+// not exist): it must be refreshed before it writes.
+const UNCERTAIN = 3;
 
 const metas = new WeakMap<Function, ModelMeta>();
 // The generated row-to-instance loops of each class, for object and array rows; see compileAdopter().
@@ -26,6 +30,7 @@ const adopters = new WeakMap<Function, { objects?: (rows: readonly Values[]) => 
 let internals: {
   values(m: Model): Values;
   state(m: Model): number;
+  makeUncertain(m: Model): void;
   assign(m: Model, f: FieldBinding, meta: ModelMeta, value: unknown): void;
   adopt(cls: ModelClass<Model>, meta: ModelMeta, rows: Rows, arrays: boolean): Model[];
 };
@@ -76,7 +81,7 @@ export class Model {
   // 10,000 times; the instance is also 8 bytes smaller.
   #track: number | Values = pending.row === undefined ? NEW : (pending.orig ?? PERSISTED);
 
-  /** NEW, PERSISTED or DELETED. */
+  /** NEW, PERSISTED, DELETED or UNCERTAIN. */
   get #state(): number {
     const t = this.#track;
     return typeof t === 'number' ? t : PERSISTED;
@@ -101,6 +106,9 @@ export class Model {
     internals = {
       values: (m) => m.#values,
       state: (m) => m.#state,
+      makeUncertain: (m) => {
+        m.#state = UNCERTAIN;
+      },
       assign: (m, f, meta, value) => m.#assign(f, meta, f.field.clean(value, meta.modelName, f.name)),
       // One generated loop per class turns a result set into instances.
       adopt: (cls, meta, rows, arrays) => {
@@ -180,7 +188,7 @@ export class Model {
     const db = databaseOf(this);
     const row = await selectByPk(db, db.runner(), meta, key);
     if (row === undefined) throw new DoesNotExist(meta.modelName, key);
-    return internals.adopt(this, meta, [row], false)[0] as T;
+    return rememberLoaded(db, internals.adopt(this, meta, [row], false))[0] as T;
   }
 
   /**
@@ -195,7 +203,7 @@ export class Model {
   static query<T extends Model>(this: ModelClass<T>): ModelQuery<T> {
     const meta = checkedMeta(this);
     const db = databaseOf(this);
-    return new ModelQuery<T>(db, meta, (rows, arrays) => internals.adopt(this, meta, rows, arrays) as T[]);
+    return new ModelQuery<T>(db, meta, (rows, arrays) => rememberLoaded(db, internals.adopt(this, meta, rows, arrays)) as T[]);
   }
 
   /**
@@ -212,6 +220,7 @@ export class Model {
     const meta = checkedMeta(cls);
     this.#refuseStrayProperties(meta);
     if (this.#state === DELETED) throw new UsageError(`${meta.modelName} ${String(this.#values[meta.pk.name])} was deleted; create a new instance to insert it again`);
+    if (this.#state === UNCERTAIN) throw uncertainError(meta, this.#values[meta.pk.name], 'saved');
     const db = databaseOf(cls);
     if (this.#state === NEW) return this.#insert(db, meta);
 
@@ -241,6 +250,7 @@ export class Model {
   async delete(): Promise<void> {
     const cls = this.constructor as ModelClass<Model>;
     const meta = checkedMeta(cls);
+    if (this.#state === UNCERTAIN) throw uncertainError(meta, this.#values[meta.pk.name], 'deleted');
     if (this.#state !== PERSISTED) {
       throw new UsageError(`${meta.modelName}: cannot delete an instance that was ${this.#state === NEW ? 'never saved' : 'already deleted'}`);
     }
@@ -259,7 +269,7 @@ export class Model {
   async refresh(): Promise<void> {
     const cls = this.constructor as ModelClass<Model>;
     const meta = checkedMeta(cls);
-    if (this.#state !== PERSISTED) throw new UsageError(`${meta.modelName}: cannot refresh an instance that was ${this.#state === NEW ? 'never saved' : 'deleted'}`);
+    if (this.#state === NEW || this.#state === DELETED) throw new UsageError(`${meta.modelName}: cannot refresh an instance that was ${this.#state === NEW ? 'never saved' : 'deleted'}`);
     const db = databaseOf(cls);
     const scope = currentScope();
     const pk = this.#values[meta.pk.name];
@@ -267,6 +277,7 @@ export class Model {
     if (row === undefined) throw new DoesNotExist(meta.modelName, pk);
     this.#remember(db, scope);
     this.#values = meta.hydrate(row);
+    this.#state = PERSISTED;
     this.#orig = meta.snapshotMutable(this.#values);
   }
 
@@ -353,7 +364,15 @@ export class Model {
     const values = { ...this.#values };
     const orig = this.#orig === undefined ? undefined : { ...this.#orig };
     const state = this.#state;
-    frame.remember(this, () => {
+    frame.remember(this, (outcomeUnknown) => {
+      // The transaction may have committed after all. Back to its old version,
+      // a saved or deleted instance is safe either way (if the commit landed,
+      // its next write conflicts); one created inside would be inserted a
+      // second time, so it keeps its key and must be refreshed first.
+      if (outcomeUnknown && state === NEW) {
+        this.#state = UNCERTAIN;
+        return;
+      }
       this.#values = values;
       this.#state = state;
       this.#orig = orig;
@@ -416,6 +435,15 @@ export function forgetMeta(cls: Function): void {
   metas.delete(cls);
 }
 
+// Classes whose fields a compiled subclass has copied: changing them now
+// would leave that subclass's metadata without the change.
+const inherited = new WeakSet<Function>();
+
+/** @internal Whether a subclass of `cls` has compiled its metadata (and so copied `cls`'s fields). */
+export function fieldsInheritedByCompiledSubclass(cls: Function): boolean {
+  return inherited.has(cls);
+}
+
 /** The compiled metadata of a model class, built on first use. */
 export function metaOf(cls: Function): ModelMeta {
   let meta = metas.get(cls);
@@ -424,6 +452,7 @@ export function metaOf(cls: Function): ModelMeta {
     meta = new ModelMeta(cls, RESERVED);
     metas.set(cls, meta);
     installAccessors(cls, meta);
+    for (let c = Object.getPrototypeOf(cls) as Function; c !== Model && c !== Function.prototype; c = Object.getPrototypeOf(c) as Function) inherited.add(c);
   }
   return meta;
 }
@@ -447,12 +476,32 @@ function checkedMeta(cls: Function): ModelMeta {
  * @internal The database, metadata, primary key and held version of a saved
  * instance of a versioned model, for helpers such as `isChanged`.
  */
-export function rowIdentity(instance: Model, caller: string): { db: Database; meta: ModelMeta; pk: unknown; version: unknown } {
+export function rowIdentity(instance: Model, caller: string): { db: Database; meta: ModelMeta; pk: unknown; version: unknown; uncertain: boolean } {
   if (!(instance instanceof Model)) throw new UsageError(`${caller}() takes a model instance`);
   const cls = instance.constructor as Function;
   const meta = checkedMeta(cls);
-  if (internals.state(instance) !== PERSISTED) throw new UsageError(`${caller}(): this ${meta.modelName} is not a saved row`);
+  const state = internals.state(instance);
+  if (state !== PERSISTED && state !== UNCERTAIN) throw new UsageError(`${caller}(): this ${meta.modelName} is not a saved row`);
   if (meta.version === undefined) throw new UsageError(`${caller}(): ${meta.modelName} has no version field`);
   const values = internals.values(instance);
-  return { db: databaseOf(cls), meta, pk: values[meta.pk.name], version: values[meta.version.name] };
+  return { db: databaseOf(cls), meta, pk: values[meta.pk.name], version: values[meta.version.name], uncertain: state === UNCERTAIN };
+}
+
+// Undo entry of an instance loaded inside a transaction: its version came from
+// that transaction, and if it rolls back that version may never have existed
+// outside it (and may be reused by the next writer).
+const LOADED: (m: Model) => (outcomeUnknown: boolean) => void = (m) => () => internals.makeUncertain(m);
+
+/** Inside a transaction of `db`, marks `instances` to be made uncertain if it rolls back. */
+function rememberLoaded<M extends Model>(db: Database, instances: M[]): M[] {
+  const frame = findFrame(currentScope()?.frame, db);
+  if (frame !== undefined) for (const m of instances) frame.remember(m, LOADED(m), 'load');
+  return instances;
+}
+
+function uncertainError(meta: ModelMeta, pk: unknown, verb: string): UsageError {
+  return new UsageError(
+    `${meta.modelName} ${String(pk)} cannot be ${verb}: it was loaded or written in a transaction that rolled back (or whose outcome is unknown), ` +
+      `so the version it holds may never have been committed. Nothing was written: refresh() it, re-apply your change, and ${verb === 'saved' ? 'save' : 'delete'} again.`,
+  );
 }

@@ -98,7 +98,7 @@ export async function insertRow(db: Database, runner: Knex | Knex.Transaction, m
   const sql = cached(db, meta, key, () => {
     const table = quote(db, meta.table);
     const cols = present.map((f) => quote(db, f.column)).join(', ');
-    const head = present.length === 0 ? `INSERT INTO ${table} DEFAULT VALUES` : `INSERT INTO ${table} (${cols}) VALUES (${present.map(() => '?').join(', ')})`;
+    const head = present.length === 0 ? db.adapter.insertDefaults(table) : `INSERT INTO ${table} (${cols}) VALUES (${present.map(() => '?').join(', ')})`;
     return returning ? `${head} RETURNING ${quote(db, meta.pk.column)}` : head;
   });
   const bindings = present.map((f) => f.field.toDb(values[f.name] as never));

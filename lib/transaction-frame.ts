@@ -1,13 +1,25 @@
 import type { Knex } from 'knex';
 
 /**
- * One open transaction (or savepoint) of one database, with the undo log of
- * every instance written inside it. When the transaction rolls back, each
- * instance is put back exactly as it was before its first write in it, so
- * its next save checks the version the database really holds.
+ * What to do with one instance when its transaction rolls back; told whether
+ * the outcome is unknown (the connection died at COMMIT, so the transaction
+ * may have committed after all).
  */
+export type UndoEntry = (outcomeUnknown: boolean) => void;
+
+/**
+ * One open transaction (or savepoint) of one database, with the undo log of
+ * every instance written or loaded inside it. When the transaction rolls
+ * back, each instance written in it is put back exactly as it was before its
+ * first write, so its next save checks the version the database really
+ * holds; one loaded in it may hold a version that was never committed, and
+ * is marked so that it must be refreshed before it writes.
+ */
+/** Whether an instance was written in the frame, or only loaded in it. */
+export type UndoKind = 'write' | 'load';
+
 export class TransactionFrame {
-  readonly #undo = new Map<object, () => void>();
+  readonly #undo = new Map<object, { readonly entry: UndoEntry; readonly kind: UndoKind }>();
   #failure: Error | undefined;
   #statementError: object | undefined;
 
@@ -54,23 +66,38 @@ export class TransactionFrame {
     return this.root().#statementError;
   }
 
-  /** Records how to restore `instance`; only the first record per instance counts. */
-  remember(instance: object, restore: () => void): void {
-    if (!this.#undo.has(instance)) this.#undo.set(instance, restore);
+  /**
+   * Records how to undo `instance`. The first write's record counts (it
+   * restores the state from before the transaction touched it); a write to
+   * an instance only loaded so far first restores that, then still marks it
+   * as loaded.
+   */
+  remember(instance: object, entry: UndoEntry, kind: UndoKind = 'write'): void {
+    const had = this.#undo.get(instance);
+    if (had === undefined) this.#undo.set(instance, { entry, kind });
+    else if (had.kind === 'load' && kind === 'write') {
+      this.#undo.set(instance, {
+        entry: (outcomeUnknown) => {
+          entry(outcomeUnknown);
+          had.entry(outcomeUnknown);
+        },
+        kind,
+      });
+    }
   }
 
   /** The transaction committed: an enclosing transaction of the same database may still roll it back. */
   committed(): void {
     const outer = this.parent === undefined ? undefined : findFrame(this.parent, this.db);
-    if (outer !== undefined) for (const [instance, restore] of this.#undo) outer.remember(instance, restore);
+    if (outer !== undefined) for (const [instance, { entry, kind }] of this.#undo) outer.remember(instance, entry, kind);
     this.#undo.clear();
   }
 
-  /** The transaction rolled back: restore every instance, latest first. */
-  rolledBack(): void {
-    const restores = [...this.#undo.values()].reverse();
+  /** The transaction rolled back (or, with `outcomeUnknown`, may have committed): undo every instance, latest first. */
+  rolledBack(outcomeUnknown = false): void {
+    const entries = [...this.#undo.values()].reverse();
     this.#undo.clear();
-    for (const restore of restores) restore();
+    for (const { entry } of entries) entry(outcomeUnknown);
   }
 }
 

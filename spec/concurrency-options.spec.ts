@@ -206,6 +206,15 @@ forEachDialect('concurrency options: disableIncrement, per-model options, getRev
       expect(() => applyConcurrencyCheck(unversioned(), 'version', IntegerField as never)).to.throw(UsageError);
       expect(() => getRevision(new (unversioned())())).to.throw(UsageError, /applyConcurrencyCheck/);
     });
+
+    it('is refused once a subclass has been used, whose saves would otherwise stay unchecked', async () => {
+      const Item = unversioned();
+      class SpecialItem extends Item {}
+      const s = await SpecialItem.create({ name: 'used' });
+      expect(() => applyConcurrencyCheck(Item, 'version', AutoIncVersionField)).to.throw(ModelDefinitionError, /subclass/);
+      expect(Item.getVersionField()).to.equal(undefined);
+      expect(s.name).to.equal('used');
+    });
   });
 });
 

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { ValidationError } from '../lib';
+import { AutoField, Model, ValidationError } from '../lib';
 import { forEachDialect } from './support/for-each-dialect';
 import { createProductTable, productModel, VERSION_KINDS } from './support/models';
 import { rejection } from './support/expect-error';
-import { countQueries } from './support/schema';
+import { countQueries, recreateTable } from './support/schema';
 
 forEachDialect('save(): insert and compare-and-swap update', (d) => {
   for (const kind of VERSION_KINDS) {
@@ -124,4 +124,20 @@ forEachDialect('save(): insert and compare-and-swap update', (d) => {
       });
     });
   }
+});
+
+forEachDialect('save(): a row of nothing but defaults', (d) => {
+  it('inserts a model whose only field is its generated key', async () => {
+    await recreateTable(d.knex, 'save_only_key', (t) => t.increments('id'));
+    class Ticket extends Model {
+      static table = 'save_only_key';
+      static fields = { id: new AutoField() };
+      declare id: number;
+    }
+    Ticket.bind(d.db);
+    const a = await Ticket.create({});
+    const b = await Ticket.create({});
+    expect(b.id).to.be.greaterThan(a.id);
+    expect(await d.knex('save_only_key').count({ n: '*' }).first()).to.satisfy((r: { n: unknown }) => Number(r.n) === 2);
+  });
 });

@@ -100,6 +100,8 @@ export interface DialectAdapter {
    */
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined;
 
+  /** An INSERT of a row with every column at its default (`quotedTable` already quoted). */
+  insertDefaults(quotedTable: string): string;
   /** Adds what this library relies on to a Knex config (pool hooks, driver flags). */
   prepareConfig(config: Knex.Config): Knex.Config;
   /** Checks a Knex instance built elsewhere; throws `UsageError` if it cannot work. */
@@ -143,6 +145,11 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   readonly lockRowSuffix: string = ' FOR UPDATE';
   readonly versionTriggers: VersionTriggerDialect | undefined = undefined;
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined = undefined;
+
+  // The SQL standard's form, which SQLite and PostgreSQL speak.
+  insertDefaults(quotedTable: string): string {
+    return `INSERT INTO ${quotedTable} DEFAULT VALUES`;
+  }
 
   prepareConfig(config: Knex.Config): Knex.Config {
     return config;

@@ -71,6 +71,11 @@ export class MysqlAdapter extends DialectAdapterBase {
     return { client: 'mysql2', connection, pool: { min: 0, max: 10 } };
   }
 
+  // MySQL and MariaDB have no DEFAULT VALUES clause.
+  override insertDefaults(quotedTable: string): string {
+    return `INSERT INTO ${quotedTable} () VALUES ()`;
+  }
+
   override prepareConfig(config: Knex.Config): Knex.Config {
     // Knex's mysql2 client, able to run the library's writes prepared; a
     // client class of the caller's own is kept (and writes go as text).

@@ -32,6 +32,7 @@ const statements = new SqliteStatementCache();
 interface SqliteDatabase {
   configure(option: 'busyTimeout', ms: number): void;
   exec(sql: string, cb: (err: Error | null) => void): void;
+  close(cb: (err: Error | null) => void): void;
 }
 
 export interface SqliteSettings {
@@ -64,8 +65,14 @@ export function sqliteClientClass(settings: SqliteSettings): new (config: Knex.C
 
     async acquireRawConnection(): Promise<SqliteDatabase> {
       const db = (await (KnexSqliteClient.prototype as unknown as { acquireRawConnection(): Promise<SqliteDatabase> }).acquireRawConnection.call(this));
-      db.configure('busyTimeout', settings.busyTimeoutMs);
-      await new Promise<void>((resolve, reject) => db.exec(pragmas, (err) => (err ? reject(err) : resolve())));
+      try {
+        db.configure('busyTimeout', settings.busyTimeoutMs);
+        await new Promise<void>((resolve, reject) => db.exec(pragmas, (err) => (err ? reject(err) : resolve())));
+      } catch (err) {
+        // The pool never sees this connection: close it here or its file handle leaks.
+        db.close(() => {});
+        throw err;
+      }
       return db;
     }
 
