@@ -66,16 +66,8 @@ interface Measured {
   readonly extra: Record<string, number>;
 }
 
-// `npm run bench` runs with --expose-gc.
-const collectGarbage = (globalThis as { gc?: () => void }).gc;
-
 async function timed(env: BenchEnv, w: Workload, impl: ImplName, ops: number, check: Check): Promise<Measured> {
   const trial = await w.trial(env, impl, ops);
-  // Every trial starts from a collected heap, so that it pays for collecting
-  // its own garbage and never for the previous trial's (a full collection
-  // brought on by another implementation's allocations landed on whoever ran
-  // next, and swung MariaDB's load ratios by 20%).
-  collectGarbage?.();
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   await trial.run();
