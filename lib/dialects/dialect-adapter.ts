@@ -13,7 +13,12 @@ export interface DriverQueryObject {
   context?: unknown;
 }
 
-/** A statement as persistence builds it and the executor hands it to an adapter: SQL with `?` placeholders and its bindings. */
+/**
+ * A statement as persistence builds it and the executor hands it to an
+ * adapter: SQL with `?` placeholders and its bindings. Adapters may keep it
+ * prepared per connection: the library's SQL comes from a small fixed set,
+ * one text per model and statement shape.
+ */
 export interface StatementToRun {
   readonly sql: string;
   readonly bindings: readonly unknown[];
@@ -21,13 +26,6 @@ export interface StatementToRun {
   readonly method: 'insert' | 'update' | 'del' | 'select';
   /** The SQL has a RETURNING clause. */
   readonly returning?: boolean;
-  /**
-   * Whether the dialect may keep the statement prepared on each connection
-   * (default `true`: the library's SQL comes from a small fixed set, one text
-   * per model and statement shape); `false` when the text varies with the
-   * data, so keeping it prepared would only fill a cache.
-   */
-  readonly prepare?: boolean;
 }
 
 /** The object Knex's `client.query()` takes and fills in. */

@@ -108,7 +108,7 @@ export class MysqlAdapter extends DialectAdapterBase {
   // are written for; in binary a FLOAT column, for one, reads back as float32.
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {
     const obj = super.queryObject(stmt);
-    if (stmt.prepare !== false && stmt.method !== 'select') obj.prepare = true;
+    if (stmt.method !== 'select') obj.prepare = true;
     return obj;
   }
 

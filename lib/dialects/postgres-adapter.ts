@@ -87,7 +87,6 @@ export class PostgresAdapter extends DialectAdapterBase {
    * per connection, so the server skips parsing and planning afterwards.
    */
   override async run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject> {
-    if (stmt.prepare === false) return super.run(client, connection, stmt);
     const name = statementName(stmt.sql);
     if (!mayName(connection, name)) return super.run(client, connection, stmt);
     const obj = this.queryObject(stmt);

@@ -75,7 +75,7 @@ export class SqliteAdapter extends DialectAdapterBase {
   // elsewhere, Knex's own client ignores it and prepares every time.
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {
     const obj = super.queryObject(stmt);
-    if (stmt.prepare !== false) obj.prepare = true;
+    obj.prepare = true;
     return obj;
   }
 
