@@ -22,7 +22,7 @@ interface ClientInternals extends KnexClientQuery {
 export function execute(db: Database, session: Session, stmt: Statement): Promise<ExecResult> {
   const frame = session.frame;
   if (frame === undefined) return executeOn(db, session.runner, stmt, false);
-  return frame.run(() => executeOn(db, frame.trx, stmt, true));
+  return session.run(() => executeOn(db, frame.trx, stmt, true));
 }
 
 /**
@@ -61,5 +61,5 @@ export async function runKnex<T>(db: Database, session: Session, write: boolean,
     work(session.runner).catch((err: unknown) => {
       throw db.failure(err, { phase: 'statement', inTransaction: frame !== undefined, write });
     });
-  return frame === undefined ? attempt() : frame.run(attempt);
+  return frame === undefined ? attempt() : session.run(attempt);
 }

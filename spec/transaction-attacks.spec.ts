@@ -146,6 +146,31 @@ forEachDialect('transaction attacks: no statement outside its transaction, every
         expect((await names()).sort()).to.deep.equal(['outer', 's2']);
       });
 
+      it('a savepoint that awaits saves of its transaction begun before it: no deadlock, and they stay outside its rollback', async () => {
+        const a = await Item.create({ name: 'a' });
+        const stale = await Item.get(a.id);
+        a.name = 'a2';
+        await a.save();
+        let b!: InstanceType<typeof Item>;
+        await db.transaction(async () => {
+          b = await Item.create({ name: 'b' });
+          b.name = 'b2';
+          const saving = b.save();
+          stale.name = 'stale';
+          const staleSave = stale.save();
+          await rejection(
+            db.transaction(async () => {
+              await saving;
+              await rejection(staleSave, RecordModifiedError);
+              throw new Boom('savepoint');
+            }),
+            Boom,
+          );
+        });
+        expect(await names()).to.deep.equal(['a2', 'b2']);
+        expect((await Item.get(b.id)).version).to.equal(b.version);
+      });
+
       it('disableConcurrency inside a transaction: a timer after both ended writes checked, and is refused anyway', async () => {
         const p = await Item.create({ name: 'v1' });
         const stale = await Item.get(p.id);

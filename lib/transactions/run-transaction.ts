@@ -68,7 +68,7 @@ export async function runTransaction<T>(
       outer.closeChild();
     }
   } finally {
-    outer.leave();
+    outer.leave(false);
   }
 }
 
