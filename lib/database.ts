@@ -84,11 +84,6 @@ export class Database {
     return runTransaction(this, fn, options);
   }
 
-  /** The Knex instance or transaction that a model call made here should use. */
-  runner(): Knex | Knex.Transaction {
-    return findFrame(currentScope()?.frame, this)?.trx ?? this.knex;
-  }
-
   /**
    * @internal Admits one model call (`what` names it in errors): in the
    * transaction open here, or on the pool. Refused before any SQL when the
