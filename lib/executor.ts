@@ -37,7 +37,7 @@ async function executeOn(db: Database, runner: Knex | Knex.Transaction, stmt: St
   try {
     connection = await client.acquireConnection();
   } catch (err) {
-    throw db.failure(err, { phase: 'statement', inTransaction, write: stmt.method !== 'select' });
+    throw db.failure(err, { phase: 'statement', inTransaction, write: stmt.method !== 'select', acquire: true });
   }
   try {
     db.checkConnection(connection);
@@ -59,7 +59,9 @@ export async function runKnex<T>(db: Database, session: Session, write: boolean,
   const frame = session.frame;
   const attempt = (): Promise<T> =>
     work(session.runner).catch((err: unknown) => {
-      throw db.failure(err, { phase: 'statement', inTransaction: frame !== undefined, write });
+      // Knex acquires the connection itself here; the pool's refusal after close() is tarn's plain "aborted".
+      const acquire = err instanceof Error && err.message === 'aborted';
+      throw db.failure(err, { phase: 'statement', inTransaction: frame !== undefined, write, acquire });
     });
   return frame === undefined ? attempt() : session.run(attempt);
 }
