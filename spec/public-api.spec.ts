@@ -42,6 +42,7 @@ const EXPORTS = [
   'VersionField',
   'addVersionColumn',
   'applyConcurrencyCheck',
+  'checkSchema',
   'checkTriggersAfterMigration',
   'checkVersionTriggers',
   'connect',
