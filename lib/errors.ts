@@ -139,7 +139,7 @@ export class MissingTriggerError extends KnexConcurrencyError {
 }
 
 /** Why the database refused a transaction that may succeed when run again. */
-export type RetryReason = 'serialization' | 'deadlock' | 'lock-timeout' | 'busy';
+export type RetryReason = 'serialization' | 'deadlock' | 'lock-timeout' | 'busy' | 'schema-changed';
 
 /** Where a database failure struck: starting the transaction, running a statement, or at COMMIT. */
 export type FailurePhase = 'begin' | 'statement' | 'commit';
@@ -162,6 +162,7 @@ const RETRY_CAUSES: Record<RetryReason, string> = {
   deadlock: 'the database broke a deadlock between transactions by aborting this one',
   'lock-timeout': 'a lock held by another transaction was not released in time',
   busy: 'another connection holds the database write lock',
+  'schema-changed': 'a table changed under a prepared statement (a migration altered a column), which is prepared again on the next run',
 };
 
 /**
