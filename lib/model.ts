@@ -3,7 +3,7 @@
 import type { Database } from './database';
 import { bindDatabase, databaseOf } from './model-binding';
 import { shadowingError, unknownField } from './model-definition-errors';
-import type { CreateAttributes, ModelClass, SaveOptions } from './model-types';
+import type { CreateArguments, CreateAttributes, ModelClass, SaveOptions } from './model-types';
 import { DoesNotExist, UsageError, ValidationError } from './errors';
 import { ModelMeta, type FieldBinding } from './model-meta';
 import { ModelQuery } from './model-query';
@@ -159,6 +159,7 @@ export class Model {
    * const p = await Product.create({ name: 'Lamp' });
    * ```
    */
+  static create<T extends Model, F = unknown>(this: ModelClass<T> & { readonly fields: F }, ...attrs: CreateArguments<T, F>): Promise<T>;
   static async create<T extends Model>(this: ModelClass<T>, attrs: CreateAttributes<T> = {} as CreateAttributes<T>): Promise<T> {
     const meta = checkedMeta(this);
     if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
@@ -215,6 +216,7 @@ export class Model {
    * @throws RecordDeletedError when the row is gone (it is never re-inserted).
    * @throws ValidationError before any SQL, for values that cannot be stored.
    */
+  save<T extends Model>(this: T, options?: SaveOptions<T>): Promise<void>;
   async save(options: SaveOptions = {}): Promise<void> {
     const cls = this.constructor as ModelClass<Model>;
     const meta = checkedMeta(cls);

@@ -50,11 +50,11 @@ export interface CharFieldOptions extends FieldOptions<string> {
  * static fields = { name: new CharField({ maxLength: 100 }) };
  * ```
  */
-export class CharField extends Field<string> {
+export class CharField<O extends CharFieldOptions = CharFieldOptions> extends Field<string, O> {
   readonly typeName: string = 'string';
   readonly maxLength: number;
 
-  constructor(options: CharFieldOptions) {
+  constructor(options: O) {
     super(options);
     this.maxLength = options?.maxLength;
   }

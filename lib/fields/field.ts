@@ -25,10 +25,15 @@ export class FieldProblem {
  * A field holds no per-model state (its property and column names live in the
  * model's compiled metadata), so one field object may serve several models.
  */
-export abstract class Field<T = unknown> {
-  readonly options: Readonly<FieldOptions<T>>;
+export abstract class Field<T = unknown, O extends FieldOptions<T> = FieldOptions<T>> {
+  /**
+   * The options as given. Their type `O` is inferred from the constructor's
+   * argument, which lets `create()`'s type require the fields that have no
+   * default and do not allow `null`.
+   */
+  readonly options: Readonly<O>;
 
-  constructor(options: FieldOptions<T> = {}) {
+  constructor(options: O = {} as O) {
     this.options = Object.freeze({ ...options });
   }
 
@@ -61,7 +66,7 @@ export abstract class Field<T = unknown> {
   }
 
   defaultValue(): T | null {
-    const d = this.options.default;
+    const d = (this.options as FieldOptions<T>).default;
     if (d === undefined) return null;
     return typeof d === 'function' ? (d as () => T)() : d;
   }
