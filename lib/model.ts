@@ -2,7 +2,7 @@
 // instance's private state (#values, #track) has to live in the class body.
 import type { Database } from './database';
 import { bindDatabase, databaseOf } from './model-binding';
-import { shadowingError, unknownField } from './model-definition-errors';
+import { constructorArguments, shadowingError, unknownField } from './model-definition-errors';
 import type { CreateArguments, CreateAttributes, ModelClass, SaveOptions } from './model-types';
 import { DoesNotExist, UsageError, ValidationError } from './errors';
 import { ModelMeta, type FieldBinding } from './model-meta';
@@ -121,6 +121,7 @@ export class Model {
   }
 
   constructor() {
+    if (arguments.length > 0) throw constructorArguments(new.target);
     if (pending.row !== undefined) {
       // Adopted from a row (the adopter has the metadata, so a load does not look it up per row).
       pending.row = undefined;

@@ -87,6 +87,17 @@ describe('model definitions', () => {
     expect((await Unchecked.get(n.id)).body).to.equal('y');
   });
 
+  it('refuses attributes passed to the constructor (plain JavaScript), instead of silently dropping them', () => {
+    class Article extends Model {
+      static table = 'articles';
+      static fields = { id: new AutoField(), title: new CharField({ maxLength: 10 }), version: new IntegerVersionField() };
+    }
+    Article.bind(db);
+    const Untyped = Article as unknown as new (attrs: object) => Article;
+    expect(() => new Untyped({ title: 'x' })).to.throw(UsageError, /^new Article\(\.\.\.\) takes no attributes; use Article\.create\(\{ \.\.\. \}\)/);
+    expect(() => new Article()).not.to.throw();
+  });
+
   it('refuses to use a model that is not bound', async () => {
     class Unbound extends Model {
       static table = 'unbound';

@@ -64,7 +64,7 @@ export class CharField<O extends CharFieldOptions = CharFieldOptions> extends Fi
     if (s instanceof FieldProblem) return s;
     // Only count characters when the UTF-16 length could exceed the limit.
     if (s.length > this.maxLength && characterCount(s) > this.maxLength) {
-      return new FieldProblem(`longer than maxLength ${this.maxLength} characters (${characterCount(s)})`);
+      return new FieldProblem(`a string of ${characterCount(s)} characters, longer than maxLength ${this.maxLength}`, true);
     }
     return s;
   }

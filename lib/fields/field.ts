@@ -14,7 +14,11 @@ export interface FieldOptions<T> {
 
 /** Raised by `Field.check` with a short reason; the model turns it into a `ValidationError` naming the field. */
 export class FieldProblem {
-  constructor(readonly reason: string) {}
+  /** `describesValue`: the reason already says what the value was, so messages do not repeat it. */
+  constructor(
+    readonly reason: string,
+    readonly describesValue = false,
+  ) {}
 }
 
 /**
@@ -85,7 +89,7 @@ export abstract class Field<T = unknown, O extends FieldOptions<T> = FieldOption
     }
     const checked = this.check(value);
     if (checked instanceof FieldProblem) {
-      throw new ValidationError(model, name, `${checked.reason} (got ${describe(value)})`, value);
+      throw new ValidationError(model, name, checked.describesValue ? checked.reason : `${checked.reason} (got ${describe(value)})`, value);
     }
     return checked;
   }
@@ -103,7 +107,7 @@ export abstract class Field<T = unknown, O extends FieldOptions<T> = FieldOption
     if (value === undefined) throw new ValidationError(model, name, 'undefined is not a value to compare with: use null or leave the condition out', value);
     const checked = this.checkForQuery(value);
     if (checked instanceof FieldProblem) {
-      throw new ValidationError(model, name, `${checked.reason} (got ${describe(value)})`, value);
+      throw new ValidationError(model, name, checked.describesValue ? checked.reason : `${checked.reason} (got ${describe(value)})`, value);
     }
     return checked;
   }
