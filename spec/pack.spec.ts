@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as ts from 'typescript';
@@ -20,6 +21,7 @@ const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
   name: string;
   bin: Record<string, string>;
   dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
 };
 
 /** The ```ts blocks of the README section whose heading contains `heading`. */
@@ -37,7 +39,8 @@ interface App {
 }
 
 async function packAndInstall(): Promise<App> {
-  const base = path.join(ROOT, '.kc-tmp', RUN_DB, 'pack');
+  // Outside the repository, so nothing resolves from its node_modules by walking up.
+  const base = path.join(os.tmpdir(), `kc-pack-${RUN_DB}`);
   fs.rmSync(base, { recursive: true, force: true });
   fs.mkdirSync(base, { recursive: true });
   // --ignore-scripts: `prepare` would build again; npm test has just built.
@@ -47,7 +50,7 @@ async function packAndInstall(): Promise<App> {
   const packageDir = path.join(dir, 'node_modules', PKG.name);
   fs.mkdirSync(packageDir, { recursive: true });
   await run('tar', ['xzf', path.join(base, packed!.filename), '-C', packageDir, '--strip-components=1']);
-  for (const dep of [...Object.keys(PKG.dependencies), '@types/node']) {
+  for (const dep of [...Object.keys(PKG.dependencies), ...Object.keys(PKG.peerDependencies), '@types/node']) {
     fs.mkdirSync(path.dirname(path.join(dir, 'node_modules', dep)), { recursive: true });
     fs.symlinkSync(path.join(ROOT, 'node_modules', dep), path.join(dir, 'node_modules', dep), 'dir');
   }
@@ -63,6 +66,10 @@ describe('the package as npm packs it', function () {
 
   before(async () => {
     app = await packAndInstall();
+  });
+
+  after(() => {
+    if (app !== undefined) fs.rmSync(path.dirname(app.dir), { recursive: true, force: true });
   });
 
   it('ships LICENSE, README, docs, both bin names, and the sources every source map points to', () => {
@@ -92,6 +99,27 @@ describe('the package as npm packs it', function () {
     expect(problems).to.deep.equal([]);
     // And against the package, not the repository's sources.
     expect(program.getSourceFiles().some((f) => f.fileName.startsWith(path.join(app.packageDir, 'dist', 'lib')))).to.equal(true);
+  });
+
+  it('names the package to install when a driver or typescript is missing (they are optional peer dependencies)', async () => {
+    expect(Object.keys(PKG.dependencies)).to.deep.equal(['knex']);
+    const unlinked = (dep: string): string => path.join(app.dir, 'node_modules', dep);
+    for (const dep of ['mysql2', 'typescript']) fs.renameSync(unlinked(dep), `${unlinked(dep)}.away`);
+    try {
+      const { stdout } = await run(process.execPath, ['-e', "try { require('knex-concurrency').connect('mysql://root@127.0.0.1:3306/x') } catch (e) { console.log(e.name + ': ' + e.message) }"], { cwd: app.dir });
+      expect(stdout).to.equal('UsageError: connect(): the MySQL/MariaDB driver is not installed; install it in your application: npm install mysql2\n');
+      fs.mkdirSync(path.join(app.dir, 'ts-migrations'), { recursive: true });
+      fs.writeFileSync(path.join(app.dir, 'ts-migrations', '001_x.ts'), 'export async function up() {}\nexport async function down() {}\n');
+      const bin = path.join(app.dir, 'node_modules', '.bin', 'knex-concurrency');
+      const failed = await run(bin, ['--url', 'sqlite::memory:', '--dir', 'ts-migrations'], { cwd: app.dir }).then(
+        () => expect.fail('ran without typescript'),
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(failed.stderr).to.match(/needs the typescript package, which is not installed: npm install --save-dev typescript/);
+      expect(failed.code).to.equal(2);
+    } finally {
+      for (const dep of ['mysql2', 'typescript']) fs.renameSync(`${unlinked(dep)}.away`, unlinked(dep));
+    }
   });
 
   forEachDialect('the README journey in a fresh app', (d) => {

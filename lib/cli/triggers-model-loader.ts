@@ -3,6 +3,7 @@ import Module from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors';
+import { loadTypeScript } from '../migrations/load-typescript';
 import { Model } from '../model';
 
 type ModelClassValue = abstract new () => Model;
@@ -21,8 +22,7 @@ const TS_EXTENSIONS = ['.ts', '.cts'];
  */
 function compileTypeScript(m: CompilableModule, filename: string): void {
   // Loaded only when a TypeScript module is, since the compiler is large.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ts = require('typescript') as typeof import('typescript');
+  const ts = loadTypeScript(`--models ${filename}, a TypeScript module,`);
   const source = fs.readFileSync(filename, 'utf8');
   const out = ts.transpileModule(source, {
     fileName: filename,
