@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AutoField, checkSchema, IntegerVersionField, listVersionTriggers, Model } from '../lib';
+import { AutoField, CharField, checkSchema, IntegerVersionField, listVersionTriggers, Model } from '../lib';
 import { runMigrateCli } from '../lib/cli/migrate-cli';
 import { RUN_DB } from './support/dialects';
 import { forEachDialect } from './support/for-each-dialect';
@@ -157,6 +157,30 @@ forEachDialect('migrate make --models / check --models: tables from models', (d)
     }
     const problems = await checkSchema(d.db, [Missing]);
     expect(problems.map((p) => [p.kind, p.table])).to.deep.equal([['missing-table', 'mm_nowhere']]);
+  });
+
+  it('a table without its version column: create() and get() fail with the driver error, which names the fix', async () => {
+    await d.knex.schema.dropTableIfExists('mm_unversioned');
+    await d.knex.schema.createTable('mm_unversioned', (t) => {
+      t.increments('id');
+      t.string('name', 10).notNullable();
+    });
+    await d.knex('mm_unversioned').insert({ name: 'old' });
+    class Legacy extends Model {
+      static table = 'mm_unversioned';
+      static fields = { id: new AutoField(), name: new CharField({ maxLength: 10 }), version: new IntegerVersionField() };
+    }
+    Legacy.bind(d.db);
+    for (const attempt of [() => Legacy.create({ name: 'x' }), () => Legacy.get(1)]) {
+      const err = (await attempt().then(
+        () => expect.fail('worked without a version column'),
+        (e: Error) => e,
+      )) as Error;
+      expect(err.message).to.include(`the table has no column "version"`).and.include(`addVersionColumn(t, 'version')`).and.include('check --models');
+    }
+    const problems = await checkSchema(d.db, [Legacy]);
+    expect(problems.map((p) => `${p.kind} ${p.column}`)).to.deep.equal(['missing-column version']);
+    expect(problems[0]!.message).to.include(`addVersionColumn(t, 'version')`);
   });
 
   it('refuses make --models without a database, and check without --models', async () => {

@@ -154,6 +154,11 @@ export class PostgresAdapter extends DialectAdapterBase {
     return DialectAdapterBase.result(r.rowCount ?? 0, r.rows);
   }
 
+  // 42703 undefined_column: `column "version" does not exist` (of relation "t", for an INSERT).
+  override missingColumn(err: unknown): string | undefined {
+    return (err as { code?: unknown } | null)?.code === '42703' ? DialectAdapterBase.columnIn(err, /column "([^"]+)"/) : undefined;
+  }
+
   override classifyError(err: unknown): ErrorClassification | undefined {
     const e = err as { code?: unknown; message?: unknown } | null;
     const code = typeof e?.code === 'string' ? e.code : undefined;
