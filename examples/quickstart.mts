@@ -1,9 +1,5 @@
 import {
-  connect, Model,
-  AutoField, IntegerField, FloatField, CharField, TextField, BooleanField, DateTimeField, JsonField,
-  IntegerVersionField, AutoIncVersionField,
-  RecordModifiedError, RecordDeletedError, DoesNotExist, ValidationError,
-  disableConcurrency, isChanged, retryOnConflict,
+  connect, Model, AutoField, CharField, TextField, IntegerVersionField, RecordModifiedError,
 } from 'knex-concurrency';
 
 const db = connect(process.env.DATABASE_URL ?? 'sqlite:./demo.db');

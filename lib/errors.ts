@@ -7,6 +7,8 @@
  * does not dump a whole record graph.
  */
 
+import type { Model } from './model';
+
 export type Operation = 'update' | 'delete';
 
 /** Root of every error raised by knex-concurrency. */
@@ -35,9 +37,9 @@ function hide(target: object, key: string, value: unknown): void {
  * }
  * ```
  */
-export class RecordModifiedError extends KnexConcurrencyError {
-  /** The instance whose write was refused (non-enumerable). */
-  declare readonly target: object;
+export class RecordModifiedError<T extends Model = Model> extends KnexConcurrencyError {
+  /** The instance whose write was refused (non-enumerable). `isFor(Product)` narrows it to a `Product`. */
+  declare readonly target: T;
   /** Model class name. */
   readonly model: string;
   /** Primary key of the row. */
@@ -49,6 +51,7 @@ export class RecordModifiedError extends KnexConcurrencyError {
   readonly actualVersion: number | null;
 
   constructor(details: {
+    /** The model instance (typed loosely so the write path need not know its class). */
     target: object;
     model: string;
     pk: unknown;
@@ -66,6 +69,27 @@ export class RecordModifiedError extends KnexConcurrencyError {
     this.actualVersion = details.actualVersion;
   }
 
+  /**
+   * `instanceof` as usual; declared so that TypeScript narrows
+   * `err instanceof RecordModifiedError` to `RecordModifiedError<Model>`
+   * (a generic class alone would narrow to `<any>`, hiding typos in `err.target`).
+   */
+  static override [Symbol.hasInstance]<C extends abstract new (...args: never[]) => unknown>(this: C, value: unknown): value is InstanceType<C> {
+    return Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+
+  /**
+   * Whether the refused instance is a `cls`; narrows `target` to it.
+   *
+   * @example
+   * ```ts
+   * if (err instanceof RecordModifiedError && err.isFor(Product)) console.log(err.target.name);
+   * ```
+   */
+  isFor<M extends Model>(cls: abstract new () => M): this is RecordModifiedError<M> {
+    return this.target instanceof cls;
+  }
+
   private static describe(d: { model: string; pk: unknown; operation: Operation; expectedVersion: number | null; actualVersion: number | null }): string {
     const verb = d.operation === 'delete' ? 'delete' : 'save';
     return (
@@ -81,7 +105,7 @@ export class RecordModifiedError extends KnexConcurrencyError {
  * (so one `catch` handles both) with `actualVersion: null`. The row is never
  * re-inserted.
  */
-export class RecordDeletedError extends RecordModifiedError {
+export class RecordDeletedError<T extends Model = Model> extends RecordModifiedError<T> {
   declare readonly actualVersion: null;
 
   constructor(details: { target: object; model: string; pk: unknown; operation: Operation; expectedVersion: number | null }) {
@@ -139,7 +163,7 @@ export class MissingTriggerError extends KnexConcurrencyError {
 }
 
 /** Why the database refused a transaction that may succeed when run again. */
-export type RetryReason = 'serialization' | 'deadlock' | 'lock-timeout' | 'busy';
+export type RetryReason = 'serialization' | 'deadlock' | 'lock-timeout' | 'busy' | 'schema-changed';
 
 /** Where a database failure struck: starting the transaction, running a statement, or at COMMIT. */
 export type FailurePhase = 'begin' | 'statement' | 'commit';
@@ -162,6 +186,7 @@ const RETRY_CAUSES: Record<RetryReason, string> = {
   deadlock: 'the database broke a deadlock between transactions by aborting this one',
   'lock-timeout': 'a lock held by another transaction was not released in time',
   busy: 'another connection holds the database write lock',
+  'schema-changed': 'a table changed under a prepared statement (a migration altered a column), which is prepared again on the next run',
 };
 
 /**

@@ -85,5 +85,7 @@ export {
 export { createVersionTrigger, dropVersionTrigger, listVersionTriggers } from './migrations/version-triggers';
 export type { InstalledVersionTrigger, TriggerConnection } from './migrations/version-triggers';
 export { checkVersionTriggers, checkTriggersAfterMigration } from './migrations/check-version-triggers';
+export { checkSchema } from './migrations/check-schema';
+export type { SchemaProblem } from './migrations/check-schema';
 export type { TriggerSubject, VersionTriggerProblem } from './migrations/check-version-triggers';
 export { versionTriggerName } from './dialects/version-trigger-name';

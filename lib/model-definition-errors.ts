@@ -1,4 +1,4 @@
-import { ModelDefinitionError, ValidationError } from './errors';
+import { ModelDefinitionError, UsageError, ValidationError } from './errors';
 import type { ModelMeta } from './model-meta';
 
 /** A name that is not a field of the model, with the names that are. */
@@ -13,4 +13,14 @@ export function shadowingError(meta: ModelMeta, key: string): ModelDefinitionErr
     meta.modelName,
     `"${key}" is a class field, which hides the model's accessor and its value; write it as \`declare ${key}: ...;\` instead`,
   );
+}
+
+/**
+ * `new Article({ title })` from plain JavaScript (TypeScript refuses it):
+ * constructors take no attributes, and silently dropping them would save an
+ * empty record.
+ */
+export function constructorArguments(cls: Function): UsageError {
+  const name = cls.name || 'Model';
+  return new UsageError(`new ${name}(...) takes no attributes; use ${name}.create({ ... }), or new ${name}(), assign the attributes, then save()`);
 }

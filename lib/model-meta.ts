@@ -53,6 +53,12 @@ export class ModelMeta {
   readonly hydrate: (row: Values) => Values;
   /** Builds instance values from a row read as an array, in the order of `fields`. */
   readonly hydrateArray: (row: readonly unknown[]) => Values;
+  /**
+   * Whether the model has no version field and does not declare that it
+   * writes unchecked. Refused at first use (`assertVersioned`), not here, so
+   * that `bind()` followed by `applyConcurrencyCheck()` still works.
+   */
+  readonly #unversioned: boolean;
   /** Set once the class has been checked for class fields that shadow model fields. */
   shadowingChecked = false;
 
@@ -115,8 +121,14 @@ export class ModelMeta {
     const problem = this.version?.field.definitionProblem({ fields: fields.map((f) => f.name), pk: this.pk.name, self: this.version.name });
     if (problem !== undefined) throw new ModelDefinitionError(name, problem);
     this.concurrency = concurrencyOptions(name, (cls as { concurrency?: unknown }).concurrency, this.version);
+    this.#unversioned = this.version === undefined && this.concurrency.check;
     this.hydrate = compileHydrator(this.converted);
     this.hydrateArray = compileArrayHydrator(this.fields, new Set(this.converted));
+  }
+
+  /** Throws the definition error of a model that would write unchecked without saying so. */
+  assertVersioned(): void {
+    if (this.#unversioned) throw unversionedError(this.modelName);
   }
 
   /** Values of a new instance: the defaults, nothing else. */
@@ -149,6 +161,19 @@ export class ModelMeta {
     }
     return changed;
   }
+}
+
+/**
+ * A model without a version field saves unchecked (last writer wins). The
+ * promise is that no write path does so silently, so such a model must say it.
+ */
+function unversionedError(model: string): ModelDefinitionError {
+  return new ModelDefinitionError(
+    model,
+    'no version field, so its saves and deletes could not be checked. Either add one ' +
+      '(version: new IntegerVersionField(), with addVersionColumn(t) in a migration), ' +
+      'or declare that it writes unchecked, last writer wins: static concurrency = { enabled: false };',
+  );
 }
 
 function concurrencyOptions(model: string, declared: unknown, version: VersionBinding | undefined): ModelMeta['concurrency'] {

@@ -6,6 +6,7 @@ import { unstorableString } from './fields/char-field';
 import type { FieldBinding, ModelMeta } from './model-meta';
 import { versionStrategyFor } from './persistence/version-strategy-for';
 import type { Session } from './transactions/session';
+import type { AttributeName, Conditions, Operator, QueryValue } from './model-types';
 
 type Row = Record<string, unknown>;
 /** Turns a result set into instances; `arrays` when its rows are arrays in field order. */
@@ -51,47 +52,47 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   }
 
   /** `where('name', value)`, `where('price', '<', 10)` or `where({ name, stock })`; conditions are ANDed. */
-  where(name: string, value: unknown): this;
-  where(name: string, operator: string, value: unknown): this;
-  where(conditions: Record<string, unknown>): this;
+  where<K extends AttributeName<T>>(name: K, value: QueryValue<T, K>): this;
+  where<K extends AttributeName<T>>(name: K, operator: Operator, value: QueryValue<T, K>): this;
+  where(conditions: Conditions<T>): this;
   where(...args: unknown[]): this {
     return this.#condition('where', args);
   }
 
   /** Like `where`, ORed with the conditions before it. */
-  orWhere(name: string, value: unknown): this;
-  orWhere(name: string, operator: string, value: unknown): this;
-  orWhere(conditions: Record<string, unknown>): this;
+  orWhere<K extends AttributeName<T>>(name: K, value: QueryValue<T, K>): this;
+  orWhere<K extends AttributeName<T>>(name: K, operator: Operator, value: QueryValue<T, K>): this;
+  orWhere(conditions: Conditions<T>): this;
   orWhere(...args: unknown[]): this {
     return this.#condition('orWhere', args);
   }
 
   /** `whereNot('name', value)`: rows where the field differs. */
-  whereNot(name: string, value: unknown): this {
+  whereNot<K extends AttributeName<T>>(name: K, value: QueryValue<T, K>): this {
     const f = this.#field(name);
     this.#builder.whereNot(f.column, this.#value(f, value) as Knex.Value);
     return this;
   }
 
-  whereIn(name: string, values: readonly unknown[]): this {
+  whereIn<K extends AttributeName<T>>(name: K, values: readonly QueryValue<T, K>[]): this {
     return this.#in('whereIn', name, values);
   }
 
-  whereNotIn(name: string, values: readonly unknown[]): this {
+  whereNotIn<K extends AttributeName<T>>(name: K, values: readonly QueryValue<T, K>[]): this {
     return this.#in('whereNotIn', name, values);
   }
 
-  whereNull(name: string): this {
+  whereNull(name: AttributeName<T>): this {
     this.#builder.whereNull(this.#field(name).column);
     return this;
   }
 
-  whereNotNull(name: string): this {
+  whereNotNull(name: AttributeName<T>): this {
     this.#builder.whereNotNull(this.#field(name).column);
     return this;
   }
 
-  orderBy(name: string, direction: 'asc' | 'desc' = 'asc'): this {
+  orderBy(name: AttributeName<T>, direction: 'asc' | 'desc' = 'asc'): this {
     const f = this.#field(name);
     const dir = typeof direction === 'string' ? direction.toLowerCase() : direction;
     if (!DIRECTIONS.has(dir as string)) throw new ValidationError(this.#meta.modelName, name, `order direction must be 'asc' or 'desc', not ${String(direction)}`, direction);
@@ -140,7 +141,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
    * `ConditionalVersionField` only when a checked field is set; a
    * `TriggerVersionField` by its trigger, which must exist).
    */
-  async update(values: Record<string, unknown>): Promise<number> {
+  async update(values: Conditions<T>): Promise<number> {
     const meta = this.#meta;
     this.#refuseWindow('update');
     if (values === null || typeof values !== 'object' || Array.isArray(values)) throw new UsageError(`${meta.modelName}.query().update() takes an object of values`);

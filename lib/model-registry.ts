@@ -86,6 +86,7 @@ export function metaOf(cls: Function): ModelMeta {
  */
 export function checkedMeta(cls: Function): ModelMeta {
   const meta = metaOf(cls);
+  meta.assertVersioned();
   if (!meta.shadowingChecked) {
     const probe = new (cls as new () => object)();
     for (const key of Object.keys(probe)) if (meta.byName.has(key)) throw shadowingError(meta, key);

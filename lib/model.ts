@@ -2,9 +2,9 @@
 // instance's private state (#values, #track) has to live in the class body.
 import type { Database } from './database';
 import { bindDatabase, databaseOf } from './model-binding';
-import { shadowingError, unknownField } from './model-definition-errors';
+import { constructorArguments, shadowingError, unknownField } from './model-definition-errors';
 import { checkedMeta, metaOf, registerModelBase } from './model-registry';
-import type { CreateAttributes, ModelClass, SaveOptions } from './model-types';
+import type { CreateArguments, CreateAttributes, ModelClass, SaveOptions } from './model-types';
 import { DoesNotExist, UsageError, ValidationError } from './errors';
 import { serialized } from './instance-queue';
 import { ModelMeta, type FieldBinding } from './model-meta';
@@ -132,6 +132,7 @@ export class Model {
   }
 
   constructor() {
+    if (arguments.length > 0) throw constructorArguments(new.target);
     if (pending.row !== undefined) {
       // Adopted from a row (the adopter has the metadata, so a load does not look it up per row).
       pending.row = undefined;
@@ -170,6 +171,7 @@ export class Model {
    * const p = await Product.create({ name: 'Lamp' });
    * ```
    */
+  static create<T extends Model, F = unknown>(this: ModelClass<T> & { readonly fields: F }, ...attrs: CreateArguments<T, F>): Promise<T>;
   static async create<T extends Model>(this: ModelClass<T>, attrs: CreateAttributes<T> = {} as CreateAttributes<T>): Promise<T> {
     const meta = checkedMeta(this);
     if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
@@ -231,6 +233,7 @@ export class Model {
    * @throws RecordDeletedError when the row is gone (it is never re-inserted).
    * @throws ValidationError before any SQL, for values that cannot be stored.
    */
+  save<T extends Model>(this: T, options?: SaveOptions<T>): Promise<void>;
   async save(options: SaveOptions = {}): Promise<void> {
     // One write of an instance at a time: a second save() waits for the
     // first, then writes what is still unsaved (never "changed by someone

@@ -28,7 +28,10 @@ export function translateError(adapter: DialectAdapter, err: unknown, context: F
   const known = translated.get(err);
   if (known !== undefined) return known;
   const c = adapter.classifyError(err);
-  if (c === undefined) return err;
+  if (c === undefined) {
+    explainMissingColumn(adapter, err);
+    return err;
+  }
   const details = { dialect: adapter.name, code: c.code, label: c.label, phase: context.phase, inTransaction: context.inTransaction };
   const typed =
     c.kind === 'connection-lost'
@@ -53,4 +56,23 @@ export function recordTranslation(err: unknown, typed: KnexConcurrencyError): vo
 /** The typed error the library reported for `err`, or `err` itself. */
 export function reportedError(err: object): object {
   return translated.get(err) ?? err;
+}
+
+const explained = new WeakSet<object>();
+
+/**
+ * A table without a column a model needs (most often the version column of
+ * a table made before the model had one) fails with the driver's terse error.
+ * The error stays the driver's (it passes through, as documented), but its
+ * message gains the fix.
+ */
+function explainMissingColumn(adapter: DialectAdapter, err: object): void {
+  const column = adapter.missingColumn(err);
+  const e = err as { message?: unknown };
+  if (column === undefined || explained.has(err) || typeof e.message !== 'string') return;
+  explained.add(err);
+  e.message +=
+    ` (knex-concurrency: the table has no column "${column}". If it is a model's version column, add it in a migration: ` +
+    `addVersionColumn(t, '${column}'). \`knex-concurrency check --models <module>\` lists every column the models need and lack, ` +
+    `and \`knex-concurrency make <name> --models <module>\` writes the migration.)`;
 }

@@ -115,6 +115,13 @@ forEachDialect('fields: values, validation, identifiers', (d) => {
     });
   }
 
+  it('says how long a string over maxLength is, once', async () => {
+    const err = await rejection(Thing.create({ title: 'x'.repeat(50) }), ValidationError);
+    expect(err.message).to.match(/title: a string of 50 characters, longer than maxLength 10$/);
+    const short = await rejection(Thing.create({ title: '😀'.repeat(11) }), ValidationError);
+    expect(short.message).to.match(/title: a string of 11 characters, longer than maxLength 10$/);
+  });
+
   for (const [field, value, why] of BAD_VALUES) {
     it(`refuses ${why} for ${field}, naming the field, before any SQL`, async () => {
       const t = await Thing.create({ title: 'ok' });

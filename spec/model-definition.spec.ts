@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { AutoField, AutoIncVersionField, CharField, connect, IntegerField, IntegerVersionField, Model, ModelDefinitionError, UsageError } from '../lib';
 import { rejection } from './support/expect-error';
+import { countQueries } from './support/schema';
 
 // Model definitions are checked without touching a database: these specs need none.
 describe('model definitions', () => {
@@ -10,7 +11,7 @@ describe('model definitions', () => {
   it('refuses a class field that would shadow a model field, and says to use declare', async () => {
     class Shadowed extends Model {
       static table = 'shadowed';
-      static fields = { id: new AutoField(), name: new CharField({ maxLength: 10 }) };
+      static fields = { id: new AutoField(), name: new CharField({ maxLength: 10 }), version: new IntegerVersionField() };
       name!: string;
     }
     Shadowed.bind(db);
@@ -41,10 +42,66 @@ describe('model definitions', () => {
     });
   }
 
+  it('refuses a model without a version field unless it declares that it writes unchecked, naming both fixes', async () => {
+    class Note extends Model {
+      static table = 'notes';
+      static fields = { id: new AutoField(), body: new CharField({ maxLength: 10 }) };
+      declare id: number;
+      declare body: string;
+    }
+    Note.bind(db); // bind() alone is allowed: applyConcurrencyCheck() may still add a version field
+    const queries = await countQueries(db.knex, async () => {
+      const err = await rejection(Note.create({ body: 'x' }), ModelDefinitionError);
+      expect(err.message).to.match(/^Note: no version field/);
+      expect(err.message).to.include('version: new IntegerVersionField()').and.include('static concurrency = { enabled: false }');
+      await rejection(Note.get(1), ModelDefinitionError);
+      expect(() => Note.query()).to.throw(ModelDefinitionError, /no version field/);
+      const n = new Note();
+      n.body = 'x';
+      await rejection(n.save(), ModelDefinitionError);
+    });
+    expect(queries.count).to.equal(0);
+    class CheckedButNotRaised extends Model {
+      static table = 'notes';
+      static fields = { id: new AutoField(), body: new CharField({ maxLength: 10 }) };
+      static concurrency = { increment: false };
+    }
+    CheckedButNotRaised.bind(db);
+    await rejection(CheckedButNotRaised.create({ body: 'x' }), ModelDefinitionError);
+
+    class Unchecked extends Model {
+      static table = 'notes';
+      static fields = { id: new AutoField(), body: new CharField({ maxLength: 10 }) };
+      static concurrency = { enabled: false };
+      declare id: number;
+      declare body: string;
+    }
+    Unchecked.bind(db);
+    await db.knex.schema.createTable('notes', (t) => {
+      t.increments('id');
+      t.string('body', 10).notNullable();
+    });
+    const n = await Unchecked.create({ body: 'x' });
+    n.body = 'y';
+    await n.save();
+    expect((await Unchecked.get(n.id)).body).to.equal('y');
+  });
+
+  it('refuses attributes passed to the constructor (plain JavaScript), instead of silently dropping them', () => {
+    class Article extends Model {
+      static table = 'articles';
+      static fields = { id: new AutoField(), title: new CharField({ maxLength: 10 }), version: new IntegerVersionField() };
+    }
+    Article.bind(db);
+    const Untyped = Article as unknown as new (attrs: object) => Article;
+    expect(() => new Untyped({ title: 'x' })).to.throw(UsageError, /^new Article\(\.\.\.\) takes no attributes; use Article\.create\(\{ \.\.\. \}\)/);
+    expect(() => new Article()).not.to.throw();
+  });
+
   it('refuses to use a model that is not bound', async () => {
     class Unbound extends Model {
       static table = 'unbound';
-      static fields = { id: new AutoField() };
+      static fields = { id: new AutoField(), version: new IntegerVersionField() };
     }
     const err = await rejection(Unbound.get(1), UsageError);
     expect(err.message).to.match(/Unbound\.bind/);

@@ -45,6 +45,7 @@ const EXPORTS = [
   'VersionField',
   'addVersionColumn',
   'applyConcurrencyCheck',
+  'checkSchema',
   'checkTriggersAfterMigration',
   'checkVersionTriggers',
   'connect',

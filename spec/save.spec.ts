@@ -98,6 +98,7 @@ forEachDialect('save(): insert and compare-and-swap update', (d) => {
       // The name is still a pending change.
       await p.save();
       expect((await d.knex(table).where({ id: p.id }).first()).name).to.equal('b');
+      // @ts-expect-error: refused by the types too; this checks what plain JavaScript gets at run time
       const err = await rejection(p.save({ fields: ['nope'] }), ValidationError);
       expect(err.field).to.equal('nope');
     });
@@ -124,6 +125,7 @@ forEachDialect('save(): a row of nothing but defaults', (d) => {
     class Ticket extends Model {
       static table = 'save_only_key';
       static fields = { id: new AutoField() };
+      static concurrency = { enabled: false }; // insert-only: no version to check
       declare id: number;
     }
     Ticket.bind(d.db);

@@ -69,6 +69,8 @@ describe('migrate triggers (runTriggersCommand)', () => {
     fs.writeFileSync(path.join(ROOT, MODELS), MODELS_SOURCE);
     fs.writeFileSync(path.join(DIR, 'cli-columns.ts'), COLUMNS_SOURCE);
     fs.writeFileSync(path.join(DIR, 'no-models.js'), 'module.exports = { answer: 42 };\n');
+    // TypeScript's NodeNext style, which tsc requires: a .ts file imported as ./x.js.
+    fs.writeFileSync(path.join(DIR, 'cli-index.ts'), "export { Account } from './cli-models.js';\n");
   });
   after(() => fs.rmSync(DIR, { recursive: true, force: true }));
 
@@ -139,6 +141,9 @@ describe('migrate triggers (runTriggersCommand)', () => {
       const ok = await run(['check', '--models', MODELS, '--url', d.url]);
       expect(ok.code).to.equal(EXIT_OK);
       expect(ok.stdout).to.match(/All 2 version triggers are in place/);
+      const one = await run(['check', '--models', path.relative(ROOT, path.join(DIR, 'cli-index.ts')), '--url', d.url]);
+      expect(one.code, one.stderr).to.equal(EXIT_OK);
+      expect(one.stdout).to.equal('The version trigger is in place.\n');
     });
 
     it('list shows the triggers per table; drop --table removes one and check names it again', async () => {

@@ -1,5 +1,5 @@
 /** `bin/migrate --help`. */
-export const HELP_TEXT = `Usage: migrate [command] [options]
+export const HELP_TEXT = `Usage: knex-concurrency [command] [options]   (also installed as: migrate)
 
 Applies Knex migrations (JavaScript or TypeScript) under a lock that
 concurrent runs queue on and that a killed run cannot leave behind, then
@@ -10,6 +10,10 @@ Commands:
   status            list migrations, applied or pending, and any problem
   rollback          undo the last batch
   make <name>       write a new TypeScript migration, <timestamp>_<name>.ts
+                    (a template; with --models, the tables, columns and
+                    triggers the models need that the database lacks)
+  check             with --models: does the database fit the models? exit 1
+                    naming each missing or lossy table, column and trigger
   accept <file>...  accept the edited content of applied migration files
   unlock            clear what a killed run left (Knex's lock row, the
                     interrupted-migration warnings); never needed for the lock
@@ -21,6 +25,8 @@ Options:
   --url <url>             database: sqlite:PATH, postgres://..., mysql://...
                           (default: $DATABASE_URL)
   --dir <path>            migrations folder (default: ./migrations)
+  --models <module>       a .ts/.js/.cjs/.mjs module exporting the model
+                          classes (make, check; latest checks after its run)
   --lock-timeout <secs>   how long to wait for another run (default: 600)
   -h, --help              show this text
 

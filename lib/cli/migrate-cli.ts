@@ -12,6 +12,9 @@ import { formatStatus } from './format-status';
 import { HELP_TEXT } from './help-text';
 import { MigrateCommand, parseMigrateArgs } from './parse-migrate-args';
 import { runTriggersCommand } from './triggers-command';
+import { loadModels } from './triggers-model-loader';
+import { checkSchema } from '../migrations/check-schema';
+import { makeModelMigration } from '../migrations/make-model-migration';
 import { redactUrl } from '../redact-url';
 
 /** Where the CLI writes: results to `stdout`, progress notes and errors to `stderr`. */
@@ -61,10 +64,44 @@ function summary(run: MigrationRun): string {
   return `Batch ${run.batch} ${what}: ${plural(run.migrations.length, 'migration')} in ${ms(run.ms)}.\n`;
 }
 
-async function execute(cmd: Exclude<MigrateCommand, { command: 'help' | 'make' }>, out: CliOutput): Promise<ExitCode> {
+/** `check --models` (and `latest --models` after its run): every problem on stderr; exit 1 when there is one. */
+async function checkModels(db: Database, specifier: string, out: CliOutput): Promise<ExitCode> {
+  const models = await loadModels(specifier, process.cwd());
+  const problems = await checkSchema(db, models);
+  for (const p of problems) out.stderr.write(`${p.kind.toUpperCase()}: ${p.message}\n`);
+  if (problems.length > 0) {
+    out.stderr.write(`${plural(problems.length, 'schema problem')}: the database does not fit the models.\n`);
+    return ExitCode.FAILED;
+  }
+  out.stdout.write(`The database fits the models: ${plural(models.length, 'model')} checked (tables, columns, version columns, triggers).\n`);
+  return ExitCode.OK;
+}
+
+async function makeFromModels(cmd: Extract<MigrateCommand, { command: 'make-models' }>, out: CliOutput): Promise<ExitCode> {
+  const models = await loadModels(cmd.models, process.cwd());
+  const db = open(cmd.url, out);
+  try {
+    const result = await makeModelMigration(db, models, cmd.directory, cmd.name);
+    if (result.file === undefined) out.stdout.write('No changes: the database has every table, column and trigger the models need; no migration written.\n');
+    else {
+      out.stdout.write(`Created ${path.relative(process.cwd(), result.file)}:\n`);
+      for (const step of result.steps) out.stdout.write(`  ${step}\n`);
+    }
+    if (result.review.length > 0) {
+      out.stderr.write(`${plural(result.review.length, 'change')} that may lose data ${result.file === undefined ? 'left for you (no file written)' : 'written as comments to review'}:\n`);
+      for (const item of result.review) out.stderr.write(`  ${item.split('\n').join('\n    ')}\n`);
+    }
+    return ExitCode.OK;
+  } finally {
+    await db.close();
+  }
+}
+
+async function execute(cmd: Exclude<MigrateCommand, { command: 'help' | 'make' | 'make-models' }>, out: CliOutput): Promise<ExitCode> {
   const target = redactUrl(cmd.url);
   const db = open(cmd.url, out);
   try {
+    if (cmd.command === 'check') return await checkModels(db, cmd.models, out);
     const migrator = new Migrator(db, { directory: cmd.directory, lockTimeoutMs: cmd.lockTimeoutMs, onEvent: progress(out) });
     switch (cmd.command) {
       case 'status': {
@@ -77,7 +114,7 @@ async function execute(cmd: Exclude<MigrateCommand, { command: 'help' | 'make' }
         const verb = cmd.command === 'latest' ? 'Migrating' : 'Rolling back';
         out.stdout.write(`${verb} ${target} with ${path.relative(process.cwd(), migrator.directory) || '.'}\n`);
         out.stdout.write(summary(cmd.command === 'latest' ? await migrator.latest() : await migrator.rollback()));
-        return ExitCode.OK;
+        return cmd.models === undefined ? ExitCode.OK : await checkModels(db, cmd.models, out);
       }
       case 'accept': {
         const changed = await migrator.accept(cmd.files);
@@ -116,6 +153,7 @@ export async function runMigrateCli(argv: readonly string[], env: NodeJS.Process
       out.stdout.write(HELP_TEXT);
       return ExitCode.OK;
     }
+    if (cmd.command === 'make-models') return await makeFromModels(cmd, out);
     if (cmd.command === 'make') {
       const file = await makeMigration(cmd.directory, cmd.name);
       out.stdout.write(`Created ${path.relative(process.cwd(), file)}\n`);

@@ -124,7 +124,7 @@ async function check(db: Database, targets: readonly TriggerTargetOf[] | undefin
     io.stderr.write(`${problems.length} version trigger problem${problems.length === 1 ? '' : 's'}.\n`);
     return EXIT_PROBLEMS;
   }
-  const what = targets === undefined ? 'The installed version triggers are' : `All ${targets.length} version trigger${targets.length === 1 ? ' is' : 's are'}`;
+  const what = targets === undefined ? 'The installed version triggers are' : targets.length === 1 ? 'The version trigger is' : `All ${targets.length} version triggers are`;
   io.stdout.write(`${what} in place.\n`);
   return EXIT_OK;
 }

@@ -3,6 +3,7 @@ import Module from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors';
+import { loadTypeScript } from '../migrations/load-typescript';
 import { Model } from '../model';
 
 type ModelClassValue = abstract new () => Model;
@@ -21,8 +22,7 @@ const TS_EXTENSIONS = ['.ts', '.cts'];
  */
 function compileTypeScript(m: CompilableModule, filename: string): void {
   // Loaded only when a TypeScript module is, since the compiler is large.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ts = require('typescript') as typeof import('typescript');
+  const ts = loadTypeScript(`--models ${filename}, a TypeScript module,`);
   const source = fs.readFileSync(filename, 'utf8');
   const out = ts.transpileModule(source, {
     fileName: filename,
@@ -31,16 +31,48 @@ function compileTypeScript(m: CompilableModule, filename: string): void {
   m._compile(out.outputText, filename);
 }
 
+type ResolveFilename = (request: string, parent: unknown, isMain: boolean, options?: unknown) => string;
+const moduleInternals = Module as unknown as { _resolveFilename: ResolveFilename };
+// The JavaScript name a TypeScript file is imported by under NodeNext (`./models.js` for models.ts).
+const JS_FOR_TS: Record<string, string> = { '.js': '.ts', '.cjs': '.cts' };
+
+/**
+ * Resolution while a models module loads: `./models.js` finds `models.ts`
+ * (TypeScript's NodeNext style, which tsc requires), and `knex-concurrency`,
+ * where the module's folder has no copy installed, is the copy running this
+ * command (as for migrations), so its model classes are the ones checked.
+ */
+function resolveFilename(original: ResolveFilename): ResolveFilename {
+  return function (this: unknown, request, parent, isMain, options) {
+    try {
+      return original.call(this, request, parent, isMain, options);
+    } catch (err) {
+      const ts = JS_FOR_TS[path.extname(request)];
+      if (ts !== undefined && (request.startsWith('./') || request.startsWith('../'))) {
+        try {
+          return original.call(this, request.slice(0, -path.extname(request).length) + ts, parent, isMain, options);
+        } catch {
+          // fall through to the original error
+        }
+      }
+      if (request === 'knex-concurrency') return require.resolve('../index');
+      throw err;
+    }
+  };
+}
+
 async function loadModule(file: string): Promise<Record<string, unknown>> {
   const ext = path.extname(file);
   if (ext === '.mjs') return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   if (ext === '.mts') throw new UsageError(`--models ${file}: .mts modules are not supported; use .ts, .js, .cjs or .mjs`);
-  if (!TS_EXTENSIONS.includes(ext)) return require(file) as Record<string, unknown>;
   const previous = TS_EXTENSIONS.map((e) => extensions[e]);
+  const resolve = moduleInternals._resolveFilename;
   for (const e of TS_EXTENSIONS) extensions[e] = compileTypeScript;
+  moduleInternals._resolveFilename = resolveFilename(resolve);
   try {
     return require(file) as Record<string, unknown>;
   } finally {
+    moduleInternals._resolveFilename = resolve;
     TS_EXTENSIONS.forEach((e, i) => {
       if (previous[i] === undefined) delete extensions[e];
       else extensions[e] = previous[i]!;

@@ -44,7 +44,28 @@ export function adapterForConfig(config: Knex.Config): DialectAdapter {
         : undefined;
   const Adapter = lookup(name);
   if (!Adapter) throw new UsageError(`connect(): unsupported Knex client ${JSON.stringify(name ?? client)}; knex-concurrency supports ${SUPPORTED}`);
+  requireDriver(Adapter);
   return new Adapter();
+}
+
+// The driver package each adapter's Knex client loads. They are optional peer
+// dependencies, as Knex's own convention has it: an application installs the
+// one it uses, so a PostgreSQL-only one never compiles sqlite3.
+const DRIVERS = new Map<AdapterClass, { readonly driver: string; readonly database: string }>([
+  [SqliteAdapter, { driver: 'sqlite3', database: 'SQLite' }],
+  [PostgresAdapter, { driver: 'pg', database: 'PostgreSQL' }],
+  [MysqlAdapter, { driver: 'mysql2', database: 'MySQL/MariaDB' }],
+]);
+
+/** Refuses, naming the package to install, a dialect whose driver the application has not installed. */
+function requireDriver(Adapter: AdapterClass): void {
+  const { driver, database } = DRIVERS.get(Adapter)!;
+  try {
+    require.resolve(driver);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new UsageError(`connect(): the ${database} driver is not installed; install it in your application: npm install ${driver}`, { cause: err });
+  }
 }
 
 /** The adapter for a live Knex instance. */

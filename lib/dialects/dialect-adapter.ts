@@ -117,6 +117,8 @@ export interface DialectAdapter {
   normalize(obj: DriverQueryObject): ExecResult;
   /** Driver error -> what it means, or `undefined` for an error to pass through unchanged. */
   classifyError(err: unknown): ErrorClassification | undefined;
+  /** The column a driver error says does not exist, or `undefined` for any other error. */
+  missingColumn(err: unknown): string | undefined;
 }
 
 /**
@@ -174,6 +176,17 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   // only loses information, so the default claims nothing.
   classifyError(_err: unknown): ErrorClassification | undefined {
     return undefined;
+  }
+
+  missingColumn(_err: unknown): string | undefined {
+    return undefined;
+  }
+
+  /** The first capture of `pattern` in a driver error's message, without a table qualifier. */
+  protected static columnIn(err: unknown, pattern: RegExp): string | undefined {
+    const message = (err as { message?: unknown } | null)?.message;
+    const name = typeof message === 'string' ? pattern.exec(message)?.slice(1).find((g) => g !== undefined) : undefined;
+    return name?.split('.').pop();
   }
 
   /** Node's socket-level failures, shared by the network drivers. */

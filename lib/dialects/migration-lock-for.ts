@@ -5,7 +5,8 @@ import { MysqlMigrationLock } from './mysql-migration-lock';
 import { PostgresMigrationLock } from './postgres-migration-lock';
 import { SqliteMigrationLock } from './sqlite-migration-lock';
 
-function sqliteFilename(knex: Knex): string {
+/** The file of a SQLite connection (`''` or `:memory:` for a memory database). */
+export function sqliteFilename(knex: Knex): string {
   const settings = (knex.client as { connectionSettings?: { filename?: string } }).connectionSettings;
   return String(settings?.filename ?? '');
 }

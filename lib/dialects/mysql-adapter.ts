@@ -126,6 +126,11 @@ export class MysqlAdapter extends DialectAdapterBase {
     return DialectAdapterBase.result(header.affectedRows ?? 0, undefined, header.insertId);
   }
 
+  // 1054 ER_BAD_FIELD_ERROR: `Unknown column 't.version' in 'where clause'`.
+  override missingColumn(err: unknown): string | undefined {
+    return (err as { errno?: unknown } | null)?.errno === 1054 ? DialectAdapterBase.columnIn(err, /Unknown column '([^']+)'/) : undefined;
+  }
+
   override classifyError(err: unknown): ErrorClassification | undefined {
     const e = err as { errno?: unknown; code?: unknown; fatal?: unknown } | null;
     const code = typeof e?.code === 'string' ? e.code : undefined;

@@ -67,6 +67,26 @@ function isLostStatement(err: unknown): boolean {
   return e?.code === '0A000' && /cached plan must not change result type/.test(e.message ?? '');
 }
 
+/**
+ * A data error (class 22: out of range, invalid text representation...) or a
+ * type mismatch (42804) from a named statement: possibly a parameter type
+ * fixed before a migration changed the column.
+ */
+function mayBeStaleParameters(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '42804');
+}
+
+/**
+ * The session's transaction state from the server's last ReadyForQuery:
+ * `'I'` idle (no transaction), `'T'` in one, `'E'` in a failed one;
+ * `undefined` for a node-postgres too old to say (then nothing is re-run).
+ */
+function transactionStatus(connection: object): string | undefined {
+  const c = connection as { getTransactionStatus?: () => string | null };
+  return typeof c.getTransactionStatus === 'function' ? (c.getTransactionStatus() ?? undefined) : undefined;
+}
+
 /** PostgreSQL through node-postgres (`pg`). */
 export class PostgresAdapter extends DialectAdapterBase {
   readonly name = 'postgres' as const;
@@ -87,6 +107,35 @@ export class PostgresAdapter extends DialectAdapterBase {
    * per connection, so the server skips parsing and planning afterwards.
    */
   override async run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject> {
+    try {
+      return await this.#runNamed(client, connection, stmt);
+    } catch (err) {
+      // A migration altered a table under a kept statement ("cached plan must
+      // not change result type"), or the session lost it. The server refused
+      // it before running anything, so outside a transaction (the connection
+      // is idle again: autocommit) running it once more, prepared under a new
+      // name, is safe and nobody need know. Inside a transaction it is not:
+      // PostgreSQL has aborted the whole transaction at the failed statement,
+      // so the error goes up, classified retryable (classifyError), and
+      // retryOnConflict() runs the transaction again with the new name.
+      if (transactionStatus(connection) !== 'I') throw err;
+      if (isLostStatement(err)) return this.#runNamed(client, connection, stmt);
+      const name = statementNames.get(stmt.sql);
+      if (!mayBeStaleParameters(err) || name === undefined || !namedOn.get(connection)?.has(name)) throw err;
+      // A kept statement's parameter types were fixed when it was prepared: a
+      // column widened since (integer to bigint) still casts its value to the
+      // old type and fails (22003 out of range), with no sign that the plan is
+      // stale. Run it once unprepared: if that works the name was stale and
+      // the text is prepared afresh next time; if it fails too, the value is
+      // the problem and that error is the answer. Costs one round trip only
+      // for a statement that failed anyway.
+      const result = await super.run(client, connection, stmt);
+      statementNames.delete(stmt.sql);
+      return result;
+    }
+  }
+
+  async #runNamed(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject> {
     const name = statementName(stmt.sql);
     if (!mayName(connection, name)) return super.run(client, connection, stmt);
     const obj = this.queryObject(stmt);
@@ -105,10 +154,16 @@ export class PostgresAdapter extends DialectAdapterBase {
     return DialectAdapterBase.result(r.rowCount ?? 0, r.rows);
   }
 
+  // 42703 undefined_column: `column "version" does not exist` (of relation "t", for an INSERT).
+  override missingColumn(err: unknown): string | undefined {
+    return (err as { code?: unknown } | null)?.code === '42703' ? DialectAdapterBase.columnIn(err, /column "([^"]+)"/) : undefined;
+  }
+
   override classifyError(err: unknown): ErrorClassification | undefined {
     const e = err as { code?: unknown; message?: unknown } | null;
     const code = typeof e?.code === 'string' ? e.code : undefined;
     if (code !== undefined) {
+      if (isLostStatement(err)) return { kind: 'schema-changed', code, label: `PostgreSQL ${code} ${code === '26000' ? 'invalid_sql_statement_name' : 'cached plan must not change result type'}` };
       const retry = RETRY[code];
       if (retry) return { kind: retry[0], code, label: `PostgreSQL ${code} ${retry[1]}` };
       // statement_timeout, pg_cancel_backend(): the statement is undone, the transaction aborted.

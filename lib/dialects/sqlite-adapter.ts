@@ -95,6 +95,11 @@ export class SqliteAdapter extends DialectAdapterBase {
   // WAL mode. Running the whole transaction again is the cure. A COMMIT that
   // returns BUSY leaves SQLite's transaction open; `db.transaction()` rolls
   // it back before the connection returns to the pool.
+  // SQLITE_ERROR with `no such column: version` (reads, WHERE) or `table t has no column named version` (INSERT).
+  override missingColumn(err: unknown): string | undefined {
+    return DialectAdapterBase.columnIn(err, /no such column: ([\w."]+)|has no column named ([\w"]+)/)?.replace(/"/g, '');
+  }
+
   override classifyError(err: unknown): ErrorClassification | undefined {
     const code = (err as { code?: unknown } | null)?.code;
     if (code === 'SQLITE_BUSY') return { kind: 'busy', code, label: 'SQLite SQLITE_BUSY' };

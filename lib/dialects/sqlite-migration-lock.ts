@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import type { Database as SqliteDatabase } from 'sqlite3';
 import type { MigrationLock } from './migration-lock';
 
@@ -45,6 +46,8 @@ export class SqliteMigrationLock implements MigrationLock {
 
   async holder(): Promise<string | undefined> {
     if (this.#db !== undefined) return this.#description();
+    // Nobody can hold a lock file that does not exist; asking must not create it.
+    if (!fs.existsSync(this.path)) return undefined;
     const probe = await this.#open();
     try {
       if (!(await tryExclusive(probe, 0))) return this.#description();

@@ -10,7 +10,7 @@ import { IntegerField } from './integer-field';
  * static fields = { id: new AutoField(), name: new CharField({ maxLength: 100 }) };
  * ```
  */
-export class AutoField extends IntegerField {
+export class AutoField extends IntegerField<FieldOptions<number>> {
   override readonly typeName: string = 'auto-increment integer';
 
   constructor(options: Omit<FieldOptions<number>, 'primaryKey' | 'default' | 'null'> = {}) {

@@ -1,4 +1,4 @@
-import { Field, FieldProblem } from './field';
+import { Field, FieldProblem, FieldOptions } from './field';
 
 /**
  * A boolean column. SQLite and MySQL store it as 0/1; it always reads back as `true`/`false`.
@@ -8,7 +8,8 @@ import { Field, FieldProblem } from './field';
  * static fields = { id: new AutoField(), paid: new BooleanField({ default: false }) };
  * ```
  */
-export class BooleanField extends Field<boolean> {
+// `O` defaults to `{}` (no options): a field declared without a default is required by `create()`'s type.
+export class BooleanField<O extends FieldOptions<boolean> = {}> extends Field<boolean, O> {
   readonly typeName: string = 'boolean';
 
   protected check(value: unknown): boolean | FieldProblem {

@@ -50,11 +50,11 @@ export interface CharFieldOptions extends FieldOptions<string> {
  * static fields = { name: new CharField({ maxLength: 100 }) };
  * ```
  */
-export class CharField extends Field<string> {
+export class CharField<O extends CharFieldOptions = CharFieldOptions> extends Field<string, O> {
   readonly typeName: string = 'string';
   readonly maxLength: number;
 
-  constructor(options: CharFieldOptions) {
+  constructor(options: O) {
     super(options);
     this.maxLength = options?.maxLength;
   }
@@ -64,7 +64,7 @@ export class CharField extends Field<string> {
     if (s instanceof FieldProblem) return s;
     // Only count characters when the UTF-16 length could exceed the limit.
     if (s.length > this.maxLength && characterCount(s) > this.maxLength) {
-      return new FieldProblem(`longer than maxLength ${this.maxLength} characters (${characterCount(s)})`);
+      return new FieldProblem(`a string of ${characterCount(s)} characters, longer than maxLength ${this.maxLength}`, true);
     }
     return s;
   }

@@ -1,4 +1,4 @@
-import { Field, FieldProblem } from './field';
+import { Field, FieldProblem, FieldOptions } from './field';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -12,7 +12,8 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2
  * static fields = { id: new AutoField(), placedAt: new DateTimeField({ column: 'placed_at', default: () => new Date() }) };
  * ```
  */
-export class DateTimeField extends Field<Date> {
+// `O` defaults to `{}` (no options): a field declared without a default is required by `create()`'s type.
+export class DateTimeField<O extends FieldOptions<Date> = {}> extends Field<Date, O> {
   readonly typeName: string = 'Date';
 
   protected check(value: unknown): Date | FieldProblem {

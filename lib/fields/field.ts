@@ -14,7 +14,11 @@ export interface FieldOptions<T> {
 
 /** Raised by `Field.check` with a short reason; the model turns it into a `ValidationError` naming the field. */
 export class FieldProblem {
-  constructor(readonly reason: string) {}
+  /** `describesValue`: the reason already says what the value was, so messages do not repeat it. */
+  constructor(
+    readonly reason: string,
+    readonly describesValue = false,
+  ) {}
 }
 
 /**
@@ -25,10 +29,15 @@ export class FieldProblem {
  * A field holds no per-model state (its property and column names live in the
  * model's compiled metadata), so one field object may serve several models.
  */
-export abstract class Field<T = unknown> {
-  readonly options: Readonly<FieldOptions<T>>;
+export abstract class Field<T = unknown, O extends FieldOptions<T> = FieldOptions<T>> {
+  /**
+   * The options as given. Their type `O` is inferred from the constructor's
+   * argument, which lets `create()`'s type require the fields that have no
+   * default and do not allow `null`.
+   */
+  readonly options: Readonly<O>;
 
-  constructor(options: FieldOptions<T> = {}) {
+  constructor(options: O = {} as O) {
     this.options = Object.freeze({ ...options });
   }
 
@@ -61,7 +70,7 @@ export abstract class Field<T = unknown> {
   }
 
   defaultValue(): T | null {
-    const d = this.options.default;
+    const d = (this.options as FieldOptions<T>).default;
     if (d === undefined) return null;
     return typeof d === 'function' ? (d as () => T)() : d;
   }
@@ -80,7 +89,7 @@ export abstract class Field<T = unknown> {
     }
     const checked = this.check(value);
     if (checked instanceof FieldProblem) {
-      throw new ValidationError(model, name, `${checked.reason} (got ${describe(value)})`, value);
+      throw new ValidationError(model, name, checked.describesValue ? checked.reason : `${checked.reason} (got ${describe(value)})`, value);
     }
     return checked;
   }
@@ -98,7 +107,7 @@ export abstract class Field<T = unknown> {
     if (value === undefined) throw new ValidationError(model, name, 'undefined is not a value to compare with: use null or leave the condition out', value);
     const checked = this.checkForQuery(value);
     if (checked instanceof FieldProblem) {
-      throw new ValidationError(model, name, `${checked.reason} (got ${describe(value)})`, value);
+      throw new ValidationError(model, name, checked.describesValue ? checked.reason : `${checked.reason} (got ${describe(value)})`, value);
     }
     return checked;
   }

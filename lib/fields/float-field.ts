@@ -1,4 +1,4 @@
-import { Field, FieldProblem } from './field';
+import { Field, FieldProblem, FieldOptions } from './field';
 
 /**
  * A floating-point column. `NaN` and infinities are refused: no database
@@ -9,7 +9,8 @@ import { Field, FieldProblem } from './field';
  * static fields = { id: new AutoField(), price: new FloatField({ default: 0 }) };
  * ```
  */
-export class FloatField extends Field<number> {
+// `O` defaults to `{}` (no options): a field declared without a default is required by `create()`'s type.
+export class FloatField<O extends FieldOptions<number> = {}> extends Field<number, O> {
   readonly typeName: string = 'number';
 
   protected check(value: unknown): number | FieldProblem {

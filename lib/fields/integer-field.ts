@@ -1,4 +1,4 @@
-import { Field, FieldProblem } from './field';
+import { Field, FieldProblem, FieldOptions } from './field';
 
 /** Converts a driver integer (node-postgres returns `bigint` columns as strings) to a safe JavaScript number. */
 export function integerFromDb(raw: unknown): number | null {
@@ -31,7 +31,8 @@ export function checkInteger(value: unknown): number | FieldProblem {
  * static fields = { stock: new IntegerField({ default: 0 }) };
  * ```
  */
-export class IntegerField extends Field<number> {
+// `O` defaults to `{}` (no options): a field declared without a default is required by `create()`'s type.
+export class IntegerField<O extends FieldOptions<number> = {}> extends Field<number, O> {
   readonly typeName: string = 'integer';
 
   protected check(value: unknown): number | FieldProblem {

@@ -1,5 +1,5 @@
 import { unstorableString } from './char-field';
-import { Field, FieldProblem } from './field';
+import { Field, FieldOptions, FieldProblem } from './field';
 
 /** Finds the first part of a value that JSON would silently change or drop. */
 function jsonProblem(value: unknown, path: string): string | undefined {
@@ -49,7 +49,9 @@ function jsonProblem(value: unknown, path: string): string | undefined {
  * static fields = { id: new AutoField(), lines: new JsonField<{ sku: string; qty: number }[]>({ default: () => [] }) };
  * ```
  */
-export class JsonField<T = unknown> extends Field<T> {
+// `O` defaults to the wide options type: `new JsonField<Line[]>({ default: ... })` names `T`, which leaves `O`
+// uninferred, and a field that may have a default must not be required by `create()`'s type.
+export class JsonField<T = unknown, O extends FieldOptions<T> = FieldOptions<T>> extends Field<T, O> {
   readonly typeName: string = 'JSON';
 
   protected check(value: unknown): T | FieldProblem {

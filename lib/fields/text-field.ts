@@ -1,4 +1,4 @@
-import { Field, FieldProblem } from './field';
+import { Field, FieldProblem, FieldOptions } from './field';
 import { checkString } from './char-field';
 
 /**
@@ -9,7 +9,8 @@ import { checkString } from './char-field';
  * static fields = { id: new AutoField(), description: new TextField({ default: '' }) };
  * ```
  */
-export class TextField extends Field<string> {
+// `O` defaults to `{}` (no options): a field declared without a default is required by `create()`'s type.
+export class TextField<O extends FieldOptions<string> = {}> extends Field<string, O> {
   readonly typeName: string = 'string';
 
   protected check(value: unknown): string | FieldProblem {

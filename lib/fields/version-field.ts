@@ -14,7 +14,7 @@ const CANONICAL_INTEGER = /^(0|[1-9][0-9]{0,15})$/;
  * Base of the version fields. A model has at most one. The version is
  * stored in a `bigint` column and read back as a JavaScript safe integer.
  */
-export abstract class VersionField extends Field<number> {
+export abstract class VersionField extends Field<number, FieldOptions<number>> {
   readonly typeName: string = 'version number';
   readonly isVersion = true;
 

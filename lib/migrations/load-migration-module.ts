@@ -3,18 +3,15 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import type { Knex } from 'knex';
 import type * as TypeScript from 'typescript';
+import { loadTypeScript } from './load-typescript';
 import { MigrationLoadError } from './migration-errors';
 
 // The package's own name, as migrations import it.
 const SELF = 'knex-concurrency';
 
-let typescript: typeof TypeScript | undefined;
-
 /** Loaded on first use: it is large, and a run with nothing to load need not pay for it. */
 function ts(): typeof TypeScript {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  typescript ??= require('typescript') as typeof TypeScript;
-  return typescript;
+  return loadTypeScript('a migration written in TypeScript (or with import/export)');
 }
 
 /**

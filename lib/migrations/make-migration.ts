@@ -31,18 +31,24 @@ export async function down(knex: Knex): Promise<void> {
 `;
 }
 
+/** `<timestamp>_<name>.ts`, after checking that `name` is usable in a file name. */
+export function migrationFileName(name: string, now: Date): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) {
+    throw new UsageError(`make: "${name}" is not a usable migration name; use letters, digits, _ and -, such as create_products`);
+  }
+  return `${timestamp(now)}_${name}.ts`;
+}
+
 /**
  * Writes a new TypeScript migration, `<timestamp>_<name>.ts`, into
  * `directory` (created if needed) and returns its path. A name like
  * `create_products` makes a template for table `products`.
  */
 export async function makeMigration(directory: string, name: string, now = new Date()): Promise<string> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) {
-    throw new UsageError(`make: "${name}" is not a usable migration name; use letters, digits, _ and -, such as create_products`);
-  }
+  const base = migrationFileName(name, now);
   const table = /^create_(.+)$/.exec(name)?.[1] ?? name;
   await fs.mkdir(directory, { recursive: true });
-  const file = path.join(path.resolve(directory), `${timestamp(now)}_${name}.ts`);
+  const file = path.join(path.resolve(directory), base);
   try {
     await fs.writeFile(file, template(table), { flag: 'wx' });
   } catch (err) {

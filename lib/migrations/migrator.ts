@@ -4,6 +4,7 @@ import type { Database } from '../database';
 import { UsageError } from '../errors';
 import type { MigrationLock } from '../dialects/migration-lock';
 import { migrationLockFor } from '../dialects/migration-lock-for';
+import { databaseExists } from '../dialects/database-exists';
 import { MigrationChecksums } from './checksums';
 import { InProgressMigrations, isSettled } from './in-progress-migrations';
 import { KnexMigrationTables } from './knex-migration-tables';
@@ -78,6 +79,11 @@ export class Migrator {
    * so that a migration running now is not mistaken for one a crash left.
    */
   async status(): Promise<MigrationStatus> {
+    if (!databaseExists(this.#db.knex, this.#db.dialect)) {
+      // A SQLite file not created yet: everything is pending, and looking must not create it.
+      const files = await this.#source.getMigrations();
+      return assessMigrations({ directory: this.directory, files, history: [], checksums: new Map(), inProgress: [], runningBy: undefined });
+    }
     const lock = this.#lock();
     try {
       return await this.#assess(await lock.holder());
