@@ -207,19 +207,49 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
    */
   async #load(builder: Knex.QueryBuilder): Promise<T[]> {
     const rows = await this.#run<Row[] | unknown[][]>(this.#select(builder), false);
-    return this.#adopt(rows, this.#db.adapter.arrayRowsOption !== undefined);
+    return this.#adopt(rows, this.#arrayRows() !== undefined);
   }
 
   #select(builder: Knex.QueryBuilder): Knex.QueryBuilder {
-    const arrays = this.#db.adapter.arrayRowsOption;
+    const arrays = this.#arrayRows();
     if (arrays === undefined) return builder.select(this.#selectList());
-    return builder.select(this.#meta.fields.map((f) => f.column)).options(arrays);
+    return builder.select(this.#meta.fields.map((f) => {
+      const read = this.#read(f);
+      return read === undefined ? f.column : this.#db.knex.raw(read);
+    })).options(arrays);
   }
 
-  #selectList(): Record<string, string> {
+  #selectList(): (Record<string, string> | Knex.Raw)[] {
     const list: Record<string, string> = {};
-    for (const f of this.#meta.fields) list[f.name] = f.column;
-    return list;
+    const expressions: Knex.Raw[] = [];
+    for (const f of this.#meta.fields) {
+      const read = this.#read(f);
+      if (read === undefined) list[f.name] = f.column;
+      else expressions.push(this.#db.knex.raw(`${read} AS ${this.#wrap(f.name)}`));
+    }
+    return [list, ...expressions];
+  }
+
+  /** The expression that reads `f` when it is not its bare column (see `Field.selectExpression`). */
+  #read(f: FieldBinding): string | undefined {
+    const column = quote(this.#db, f.column);
+    const read = f.field.selectExpression(column, this.#db.adapter);
+    return read === column ? undefined : read;
+  }
+
+  /**
+   * The driver option for rows as arrays, unless the Knex instance has a
+   * `postProcessResponse` hook: that hook must see the rows Knex would give
+   * it (objects, keyed here by property name), so the fast path steps aside.
+   */
+  #arrayRows(): Readonly<Record<string, unknown>> | undefined {
+    if (typeof (this.#db.knex.client as { config?: { postProcessResponse?: unknown } }).config?.postProcessResponse === 'function') return undefined;
+    return this.#db.adapter.arrayRowsOption;
+  }
+
+  /** One identifier quoted as this Knex instance does (a property name may contain a dot). */
+  #wrap(name: string): string {
+    return (this.#db.knex.client as unknown as { wrapIdentifier(value: string, ctx: unknown): string }).wrapIdentifier(name, undefined);
   }
 
   #field(name: unknown): FieldBinding {

@@ -100,6 +100,14 @@ export interface DialectAdapter {
 
   /** An INSERT of a row with every column at its default (`quotedTable` already quoted). */
   insertDefaults(quotedTable: string): string;
+  /**
+   * A select-list expression that reads a JSON document column (`json`,
+   * `jsonb` or text, already quoted) as its JSON text, so that the driver
+   * never parses it: a driver that parses `json` columns hands back a JSON
+   * string value as a bare string, which could not be told from the JSON
+   * text a text column holds.
+   */
+  jsonAsText(quotedColumn: string): string;
   /** Adds what this library relies on to a Knex config (pool hooks, driver flags). */
   prepareConfig(config: Knex.Config): Knex.Config;
   /** Checks a Knex instance built elsewhere; throws `UsageError` if it cannot work. */
@@ -151,6 +159,11 @@ export abstract class DialectAdapterBase implements DialectAdapter {
 
   prepareConfig(config: Knex.Config): Knex.Config {
     return config;
+  }
+
+  // A driver that does not parse JSON columns (SQLite's has no JSON type) reads them as stored.
+  jsonAsText(quotedColumn: string): string {
+    return quotedColumn;
   }
 
   checkKnex(_knex: Knex): void {}

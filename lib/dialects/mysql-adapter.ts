@@ -71,6 +71,12 @@ export class MysqlAdapter extends DialectAdapterBase {
     return { client: 'mysql2', connection, pool: { min: 0, max: 10 } };
   }
 
+  // mysql2 parses MySQL's JSON type, and MariaDB's JSON (a LONGTEXT it marks
+  // as JSON in its extended metadata); an expression is neither.
+  override jsonAsText(quotedColumn: string): string {
+    return `CAST(${quotedColumn} AS CHAR)`;
+  }
+
   // MySQL and MariaDB have no DEFAULT VALUES clause.
   override insertDefaults(quotedTable: string): string {
     return `INSERT INTO ${quotedTable} () VALUES ()`;

@@ -81,6 +81,11 @@ export class PostgresAdapter extends DialectAdapterBase {
     return { client: 'pg', connection: url, pool: { min: 0, max: 10 } };
   }
 
+  // node-postgres parses json and jsonb; as text, the value `"42"` stays a string.
+  override jsonAsText(quotedColumn: string): string {
+    return `${quotedColumn}::text`;
+  }
+
   /**
    * Runs the library's statements as named prepared statements: Knex's pg
    * client passes `options` on to node-postgres, which parses a name once

@@ -1,3 +1,4 @@
+import type { DialectAdapter } from '../dialects/dialect-adapter';
 import { ValidationError } from '../errors';
 
 /** Options every field accepts. */
@@ -105,6 +106,15 @@ export abstract class Field<T = unknown> {
 
   protected checkForQuery(value: unknown): T | FieldProblem {
     return this.check(value);
+  }
+
+  /**
+   * How a SELECT reads this field's column (`quotedColumn`, already quoted):
+   * the column itself, or an expression the adapter supplies when the
+   * driver's own reading of the column would lose information (JSON).
+   */
+  selectExpression(quotedColumn: string, _adapter: DialectAdapter): string {
+    return quotedColumn;
   }
 
   /** Driver value -> JavaScript value. */

@@ -1,3 +1,4 @@
+import type { DialectAdapter } from '../dialects/dialect-adapter';
 import { unstorableString } from './char-field';
 import { Field, FieldProblem } from './field';
 
@@ -61,10 +62,18 @@ export class JsonField<T = unknown> extends Field<T> {
     return true;
   }
 
+  // Drivers parse json/jsonb (node-postgres) and JSON (mysql2, MariaDB's
+  // too), and a parsed JSON string is a bare string: `"42"` would arrive as
+  // `42` and be parsed again into a number. Read as text, every column type
+  // (json, jsonb, text) arrives as the JSON text and is parsed exactly once.
+  override selectExpression(quotedColumn: string, adapter: DialectAdapter): string {
+    return adapter.jsonAsText(quotedColumn);
+  }
+
   override fromDb(raw: unknown): T | null {
     if (raw === null || raw === undefined) return null;
-    // json/jsonb on PostgreSQL and JSON on MySQL arrive parsed; text columns
-    // (SQLite, MariaDB's JSON alias for LONGTEXT) arrive as the JSON text.
+    // The JSON text (see selectExpression). A text column written by other
+    // SQL may hold text that is not JSON: it is read as that string.
     if (typeof raw === 'string') {
       try {
         return JSON.parse(raw) as T;
