@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from './database';
+import { checkValueForDatabase } from './check-for-database';
 import { MissingTriggerError, UsageError, ValidationError } from './errors';
 import { versionTriggerName } from './migrations/version-trigger-name';
 import { versionTriggerStatus } from './migrations/version-triggers';
@@ -149,7 +150,9 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
       const f = this.#field(name);
       if (f === meta.pk) throw new ValidationError(meta.modelName, name, 'a bulk update cannot change primary keys', value);
       if (f === meta.version) throw new ValidationError(meta.modelName, name, 'the version is bumped by its own rule; leave it out of update()', value);
-      set[f.column] = f.field.toDb(f.field.clean(value, meta.modelName, name) as never);
+      const cleaned = f.field.clean(value, meta.modelName, name);
+      checkValueForDatabase(this.#db.adapter, meta, f, cleaned);
+      set[f.column] = f.field.toDb(cleaned as never);
     }
     if (Object.keys(set).length === 0) throw new UsageError(`${meta.modelName}.query().update() needs at least one field to set`);
     const version = meta.version;
@@ -261,7 +264,9 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   }
 
   #value(f: FieldBinding, value: unknown): unknown {
-    return f.field.toDb(f.field.cleanForQuery(value, this.#meta.modelName, f.name) as never);
+    const cleaned = f.field.cleanForQuery(value, this.#meta.modelName, f.name);
+    checkValueForDatabase(this.#db.adapter, this.#meta, f, cleaned);
+    return f.field.toDb(cleaned as never);
   }
 
   #condition(method: 'where' | 'orWhere', args: unknown[]): this {

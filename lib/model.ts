@@ -1,6 +1,7 @@
 // This file is longer than the others on purpose: everything that touches an
 // instance's private state (#values, #track) has to live in the class body.
 import type { Database } from './database';
+import { checkForDatabase } from './check-for-database';
 import { bindDatabase, databaseOf } from './model-binding';
 import { shadowingError, unknownField } from './model-definition-errors';
 import type { CreateAttributes, ModelClass, SaveOptions } from './model-types';
@@ -231,6 +232,7 @@ export class Model {
     }
     if (changed.length === 0) return;
     this.#checkInPlace(meta, changed);
+    checkForDatabase(db.adapter, meta, changed, this.#values);
     const scope = currentScope();
     const policy = this.#policy(meta, scope, changed);
     const pk = this.#values[meta.pk.name];
@@ -302,6 +304,7 @@ export class Model {
     }
     if (values[meta.pk.name] === null) values[meta.pk.name] = undefined;
     if (meta.version !== undefined) values[meta.version.name] = meta.version.field.initialVersion();
+    checkForDatabase(db.adapter, meta, meta.fields, values);
     const scope = currentScope();
     const pk = await insertRow(db, db.runner(), meta, values);
     this.#remember(db, scope);

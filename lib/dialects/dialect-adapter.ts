@@ -66,6 +66,14 @@ export interface ErrorClassification {
   readonly label: string;
 }
 
+/** The instants a database's date-time column stores and reads back faithfully, in epoch milliseconds. */
+export interface DateRange {
+  readonly min: number;
+  readonly max: number;
+  /** Names the database and the range, for messages: `MySQL/MariaDB DATETIME stores 1000-01-01 to 9999-12-31`. */
+  readonly description: string;
+}
+
 /**
  * Everything that differs between databases. Core code asks these
  * capability questions and never names a dialect.
@@ -97,6 +105,12 @@ export interface DialectAdapter {
    * build, and the model builds its own values object from them.
    */
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * The dates a `DateTimeField` may hold here, or `undefined` when every
+   * JavaScript date round-trips. A date outside is refused before any SQL
+   * rather than stored as something else.
+   */
+  readonly dateRange: DateRange | undefined;
 
   /** An INSERT of a row with every column at its default (`quotedTable` already quoted). */
   insertDefaults(quotedTable: string): string;
@@ -151,6 +165,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   readonly lockRowSuffix: string = ' FOR UPDATE';
   readonly versionTriggers: VersionTriggerDialect | undefined = undefined;
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined = undefined;
+  readonly dateRange: DateRange | undefined = undefined;
 
   // The SQL standard's form, which SQLite and PostgreSQL speak.
   insertDefaults(quotedTable: string): string {

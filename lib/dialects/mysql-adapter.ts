@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
-import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
+import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
 import { MysqlClient } from './mysql-client';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
@@ -54,6 +54,15 @@ export class MysqlAdapter extends DialectAdapterBase {
   override readonly latestRowReadSuffix = ' LOCK IN SHARE MODE';
   override readonly versionTriggers = mysqlVersionTriggers;
   override readonly arrayRowsOption = Object.freeze({ rowsAsArray: true });
+  // DATETIME's documented range. Outside it the server stores 0000-00-00 or
+  // refuses, mysql2 reads years below 100 as 19xx/20xx and throws a raw
+  // RangeError for negative ones. (A TIMESTAMP column is narrower still:
+  // 1970 to 2038; declare date columns with t.datetime() on MySQL.)
+  override readonly dateRange: DateRange = Object.freeze({
+    min: Date.UTC(1000, 0, 1),
+    max: Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+    description: 'MySQL/MariaDB DATETIME stores the range 1000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z',
+  });
 
   static configFromUrl(url: string): Knex.Config {
     const u = new URL(url);

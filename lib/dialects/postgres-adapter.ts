@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { postgresVersionTriggers } from './postgres-version-triggers';
-import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexClientQuery, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
+import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexClientQuery, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
 
 // SQLSTATEs that mean "run the transaction again". PostgreSQL aborts the
 // whole transaction on each of them (later statements fail with 25P02), and a
@@ -76,6 +76,13 @@ export class PostgresAdapter extends DialectAdapterBase {
   override readonly maxIdentifierLength = 63;
   override readonly versionTriggers = postgresVersionTriggers;
   override readonly arrayRowsOption = Object.freeze({ rowMode: 'array' });
+  // timestamp/timestamptz start at 4713 BC (Julian day 0) and end in 294276,
+  // past JavaScript's last date; node-postgres writes and reads BC years.
+  override readonly dateRange: DateRange = Object.freeze({
+    min: Date.UTC(-4712, 10, 24),
+    max: 8.64e15,
+    description: 'PostgreSQL timestamps range from 4713 BC (-004712-11-24T00:00:00.000Z) to the last JavaScript date',
+  });
 
   static configFromUrl(url: string): Knex.Config {
     return { client: 'pg', connection: url, pool: { min: 0, max: 10 } };

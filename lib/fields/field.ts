@@ -117,6 +117,14 @@ export abstract class Field<T = unknown> {
     return quotedColumn;
   }
 
+  /**
+   * A problem storing a valid, non-null value in this database (a date out of
+   * its range), or `undefined`. Runs before any SQL once the database is known.
+   */
+  problemIn(_value: T, _adapter: DialectAdapter): string | undefined {
+    return undefined;
+  }
+
   /** Driver value -> JavaScript value. */
   fromDb(raw: unknown): T | null {
     return raw as T | null;
