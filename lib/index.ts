@@ -7,6 +7,7 @@
 // Connecting
 export { connect } from './connect';
 export type { ConnectTarget } from './connect';
+export type { PreparedStatementsOption } from './dialects/prepared-statements-option';
 export { Database } from './database';
 export type { TransactionOptions } from './database';
 export type { DialectName } from './dialects/dialect-adapter';

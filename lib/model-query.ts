@@ -39,6 +39,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   readonly #adopt: Adopt<T>;
   readonly #builder: Knex.QueryBuilder;
   #limited = false;
+  #locked = false;
 
   /** @internal Use `Model.query()`. */
   constructor(db: Database, meta: ModelMeta, adopt: Adopt<T>) {
@@ -70,6 +71,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   /** `whereNot('name', value)`: rows where the field differs. */
   whereNot(name: string, value: unknown): this {
     const f = this.#field(name);
+    this.#operator(f, '!=');
     this.#builder.whereNot(f.column, this.#value(f, value) as Knex.Value);
     return this;
   }
@@ -94,6 +96,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   orderBy(name: string, direction: 'asc' | 'desc' = 'asc'): this {
     const f = this.#field(name);
+    if (!f.field.orderable) throw new ValidationError(this.#meta.modelName, name, `a ${f.field.typeName} field cannot be sorted the same way on every database; order by another field`, direction);
     const dir = typeof direction === 'string' ? direction.toLowerCase() : direction;
     if (!DIRECTIONS.has(dir as string)) throw new ValidationError(this.#meta.modelName, name, `order direction must be 'asc' or 'desc', not ${String(direction)}`, direction);
     this.#builder.orderBy(f.column, dir as 'asc' | 'desc');
@@ -115,6 +118,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   /** Locks the selected rows until the transaction ends (`SELECT ... FOR UPDATE`; ignored by SQLite, whose writers are serialised anyway). */
   forUpdate(): this {
     this.#builder.forUpdate();
+    this.#locked = true;
     return this;
   }
 
@@ -128,9 +132,13 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     return (await this.#load(this.#builder.clone().limit(1)))[0];
   }
 
-  /** How many rows match. */
+  /** How many rows match (after `forUpdate()`, locking them). */
   async count(): Promise<number> {
-    const rows = await this.#run<Row[]>(this.#builder.clone().clearOrder().count({ n: '*' }), false);
+    const matching = this.#builder.clone().clearOrder();
+    // PostgreSQL refuses FOR UPDATE beside an aggregate: count the locked rows
+    // of a subquery instead, which locks them on every database alike.
+    const query = this.#locked ? this.#db.knex.count({ n: '*' }).from(matching.select(this.#db.knex.raw('1')).as('kc_locked')) : matching.count({ n: '*' });
+    const rows = await this.#run<Row[]>(query, false);
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -280,6 +288,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
       const mapped: Row = {};
       for (const [name, value] of entries) {
         const f = this.#field(name);
+        if (value !== null) this.#operator(f, '=');
         mapped[f.column] = this.#value(f, value);
       }
       b[method](mapped);
@@ -287,6 +296,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     }
     if (args.length === 2) {
       const f = this.#field(args[0]);
+      if (args[1] !== null) this.#operator(f, '=');
       b[method](f.column, this.#value(f, args[1]) as Knex.Value);
       return this;
     }
@@ -296,6 +306,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
       if (op === undefined || !OPERATORS.has(op)) {
         throw new ValidationError(this.#meta.modelName, f.name, `unsupported operator ${String(args[1])}; use one of ${[...OPERATORS].join(' ')}`, args[1]);
       }
+      this.#operator(f, op);
       const value = op.endsWith('like') ? this.#likePattern(f, args[2]) : this.#value(f, args[2]);
       if (value === null && op !== '=' && op !== '!=' && op !== '<>') {
         throw new ValidationError(this.#meta.modelName, f.name, `cannot compare null with ${op}; use whereNull()/whereNotNull()`, null);
@@ -304,6 +315,14 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
       return this;
     }
     throw new UsageError(`${this.#meta.modelName}.query().${method}() takes 1 to 3 arguments, got ${args.length}`);
+  }
+
+  /** Refuses an operator the field's type does not support identically on every database (see `Field.operators`). */
+  #operator(f: FieldBinding, op: string): void {
+    const allowed = f.field.operators;
+    if (allowed.has(op)) return;
+    const instead = allowed.size === 0 ? 'it can only be tested with whereNull() / whereNotNull()' : `use one of ${[...allowed].join(' ')}`;
+    throw new ValidationError(this.#meta.modelName, f.name, `a ${f.field.typeName} field cannot be compared with ${op} (it does not mean the same on every database); ${instead}`, op);
   }
 
   #likePattern(f: FieldBinding, value: unknown): string {
@@ -316,6 +335,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   #in(method: 'whereIn' | 'whereNotIn', name: string, values: readonly unknown[]): this {
     const f = this.#field(name);
     if (!Array.isArray(values)) throw new ValidationError(this.#meta.modelName, f.name, `${method}() takes an array of values`, values);
+    this.#operator(f, '=');
     const mapped = values.map((v) => {
       if (v === null) throw new ValidationError(this.#meta.modelName, f.name, `${method}() cannot match null; use whereNull()`, v);
       return this.#value(f, v);

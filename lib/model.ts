@@ -2,6 +2,8 @@
 // instance's private state (#values, #track) has to live in the class body.
 import type { Database } from './database';
 import { checkForDatabase } from './check-for-database';
+import { checkSaveOptions } from './save-options';
+import { newInstanceVersion } from './new-instance-version';
 import { bindDatabase, databaseOf } from './model-binding';
 import { shadowingError, unknownField } from './model-definition-errors';
 import type { CreateAttributes, ModelClass, SaveOptions } from './model-types';
@@ -168,7 +170,7 @@ export class Model {
     for (const key of Object.keys(attrs)) {
       if (!meta.byName.has(key)) throw unknownField(meta, key);
       if (meta.version?.name === key) {
-        throw new ValidationError(meta.modelName, key, 'the version is set by knex-concurrency on insert; leave it out of create()', (attrs as Values)[key]);
+        throw newInstanceVersion(meta, key, (attrs as Values)[key]);
       }
     }
     const instance = new this();
@@ -219,6 +221,7 @@ export class Model {
   async save(options: SaveOptions = {}): Promise<void> {
     const cls = this.constructor as ModelClass<Model>;
     const meta = checkedMeta(cls);
+    checkSaveOptions(meta, options);
     this.#refuseStrayProperties(meta);
     if (this.#state === DELETED) throw new UsageError(`${meta.modelName} ${String(this.#values[meta.pk.name])} was deleted; create a new instance to insert it again`);
     if (this.#state === UNCERTAIN) throw uncertainError(meta, this.#values[meta.pk.name], 'saved');
@@ -398,6 +401,7 @@ export class Model {
   /** Records a validated assignment, keeping the value it replaces as the dirty-tracking baseline. */
   #assign(f: FieldBinding, meta: ModelMeta, cleaned: unknown): void {
     const values = this.#values;
+    if (f === meta.version && this.#state === NEW) throw newInstanceVersion(meta, f.name, cleaned);
     if (f === meta.pk && this.#state !== NEW && cleaned !== values[f.name]) {
       throw new ValidationError(meta.modelName, f.name, 'the primary key of a saved row cannot change', cleaned);
     }
@@ -479,15 +483,15 @@ function checkedMeta(cls: Function): ModelMeta {
  * @internal The database, metadata, primary key and held version of a saved
  * instance of a versioned model, for helpers such as `isChanged`.
  */
-export function rowIdentity(instance: Model, caller: string): { db: Database; meta: ModelMeta; pk: unknown; version: unknown; uncertain: boolean } {
+export function rowIdentity(instance: Model, caller: string): { db: Database; meta: ModelMeta; pk: unknown; version: unknown; uncertain: boolean; deleted: boolean } {
   if (!(instance instanceof Model)) throw new UsageError(`${caller}() takes a model instance`);
   const cls = instance.constructor as Function;
   const meta = checkedMeta(cls);
   const state = internals.state(instance);
-  if (state !== PERSISTED && state !== UNCERTAIN) throw new UsageError(`${caller}(): this ${meta.modelName} is not a saved row`);
+  if (state === NEW) throw new UsageError(`${caller}(): this ${meta.modelName} is not a saved row`);
   if (meta.version === undefined) throw new UsageError(`${caller}(): ${meta.modelName} has no version field`);
   const values = internals.values(instance);
-  return { db: databaseOf(cls), meta, pk: values[meta.pk.name], version: values[meta.version.name], uncertain: state === UNCERTAIN };
+  return { db: databaseOf(cls), meta, pk: values[meta.pk.name], version: values[meta.version.name], uncertain: state === UNCERTAIN, deleted: state === DELETED };
 }
 
 // Undo entry of an instance loaded inside a transaction: its version came from

@@ -3,6 +3,7 @@ import { UsageError } from '../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
 import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
 import { MysqlClient } from './mysql-client';
+import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from './prepared-statements-option';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
 const FOUND_ROWS = 0x2;
@@ -76,8 +77,14 @@ export class MysqlAdapter extends DialectAdapterBase {
       // Store and read DATETIME values as UTC, whatever the process time zone.
       timezone: 'Z',
     };
-    for (const [key, value] of u.searchParams) connection[key] = value;
-    return { client: 'mysql2', connection, pool: { min: 0, max: 10 } };
+    let prepared: boolean | undefined;
+    for (const [key, value] of u.searchParams) {
+      if (key === 'preparedStatements') prepared = preparedOption(value);
+      else connection[key] = value;
+    }
+    const config: Knex.Config & PreparedStatementsOption = { client: 'mysql2', connection, pool: { min: 0, max: 10 } };
+    if (prepared !== undefined) config.kcPreparedStatements = prepared;
+    return config;
   }
 
   // mysql2 parses MySQL's JSON type, and MariaDB's JSON (a LONGTEXT it marks
@@ -91,7 +98,18 @@ export class MysqlAdapter extends DialectAdapterBase {
     return `INSERT INTO ${quotedTable} () VALUES ()`;
   }
 
-  override prepareConfig(config: Knex.Config): Knex.Config {
+  // Server-side prepared statements live in the server session, which a
+  // proxy that multiplexes connections (ProxySQL, MaxScale) may not keep.
+  #prepared = true;
+
+  /** Whether the library's writes run as server-side prepared statements on this database. */
+  get preparedStatements(): boolean {
+    return this.#prepared;
+  }
+
+  override prepareConfig(withOptions: Knex.Config): Knex.Config {
+    const { kcPreparedStatements, ...config } = withOptions as Knex.Config & { kcPreparedStatements?: unknown };
+    this.#prepared = checkPreparedOption(kcPreparedStatements);
     // Knex's mysql2 client, able to run the library's writes prepared; a
     // client class of the caller's own is kept (and writes go as text).
     const client = config.client === 'mysql2' ? (MysqlClient as unknown as Knex.Config['client']) : config.client;
@@ -109,6 +127,7 @@ export class MysqlAdapter extends DialectAdapterBase {
   }
 
   override checkKnex(knex: Knex): void {
+    this.#prepared = checkPreparedOption((knex.client as { config?: { kcPreparedStatements?: unknown } }).config?.kcPreparedStatements);
     const settings = (knex.client as { connectionSettings?: { flags?: unknown } }).connectionSettings;
     if (settings && flagList(settings.flags).includes('-FOUND_ROWS')) throw MysqlAdapter.foundRowsError();
   }
@@ -123,7 +142,7 @@ export class MysqlAdapter extends DialectAdapterBase {
   // are written for; in binary a FLOAT column, for one, reads back as float32.
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {
     const obj = super.queryObject(stmt);
-    if (stmt.method !== 'select') obj.prepare = true;
+    if (stmt.method !== 'select' && this.#prepared) obj.prepare = true;
     return obj;
   }
 

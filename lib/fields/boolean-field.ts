@@ -1,3 +1,4 @@
+import { EQUALITY, type QueryOperators } from './query-operators';
 import { Field, FieldProblem } from './field';
 
 /**
@@ -10,6 +11,10 @@ import { Field, FieldProblem } from './field';
  */
 export class BooleanField extends Field<boolean> {
   readonly typeName: string = 'boolean';
+
+  override get operators(): QueryOperators {
+    return EQUALITY;
+  }
 
   protected check(value: unknown): boolean | FieldProblem {
     if (typeof value !== 'boolean') return new FieldProblem('expected true or false');

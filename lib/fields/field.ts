@@ -1,5 +1,6 @@
 import type { DialectAdapter } from '../dialects/dialect-adapter';
 import { ValidationError } from '../errors';
+import { ORDERED, type QueryOperators } from './query-operators';
 
 /** Options every field accepts. */
 export interface FieldOptions<T> {
@@ -55,6 +56,16 @@ export abstract class Field<T = unknown> {
    */
   get mutable(): boolean {
     return false;
+  }
+
+  /** The operators a query may compare this field with (`where(name, op, value)`); equality and ordering by default. */
+  get operators(): QueryOperators {
+    return ORDERED;
+  }
+
+  /** Whether a query may sort by this field. */
+  get orderable(): boolean {
+    return this.operators.has('<');
   }
 
   hasDefault(): boolean {

@@ -1,6 +1,7 @@
 import type { DialectAdapter } from '../dialects/dialect-adapter';
 import { unstorableString } from './char-field';
 import { Field, FieldProblem } from './field';
+import { NONE, type QueryOperators } from './query-operators';
 
 /** Finds the first part of a value that JSON would silently change or drop. */
 function jsonProblem(value: unknown, path: string): string | undefined {
@@ -52,6 +53,10 @@ function jsonProblem(value: unknown, path: string): string | undefined {
  */
 export class JsonField<T = unknown> extends Field<T> {
   readonly typeName: string = 'JSON';
+
+  override get operators(): QueryOperators {
+    return NONE;
+  }
 
   protected check(value: unknown): T | FieldProblem {
     const problem = jsonProblem(value, 'value');

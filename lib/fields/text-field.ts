@@ -1,3 +1,4 @@
+import { TEXT, type QueryOperators } from './query-operators';
 import { Field, FieldProblem } from './field';
 import { checkString } from './char-field';
 
@@ -11,6 +12,10 @@ import { checkString } from './char-field';
  */
 export class TextField extends Field<string> {
   readonly typeName: string = 'string';
+
+  override get operators(): QueryOperators {
+    return TEXT;
+  }
 
   protected check(value: unknown): string | FieldProblem {
     return checkString(value);
