@@ -111,6 +111,14 @@ export interface DialectAdapter {
    * rather than stored as something else.
    */
   readonly dateRange: DateRange | undefined;
+  /**
+   * A SQL expression (in parentheses, fit for a column DEFAULT) for the
+   * database clock in microseconds since the epoch, the same scale as
+   * `nextClockVersion()`: the first version of a row inserted by other SQL.
+   * `undefined` where such a default would get in the way (the column then
+   * defaults to 0).
+   */
+  readonly clockVersionSql: string | undefined;
 
   /** An INSERT of a row with every column at its default (`quotedTable` already quoted). */
   insertDefaults(quotedTable: string): string;
@@ -166,6 +174,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   readonly versionTriggers: VersionTriggerDialect | undefined = undefined;
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined = undefined;
   readonly dateRange: DateRange | undefined = undefined;
+  readonly clockVersionSql: string | undefined = undefined;
 
   // The SQL standard's form, which SQLite and PostgreSQL speak.
   insertDefaults(quotedTable: string): string {

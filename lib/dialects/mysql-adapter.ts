@@ -59,6 +59,10 @@ export class MysqlAdapter extends DialectAdapterBase {
   // refuses, mysql2 reads years below 100 as 19xx/20xx and throws a raw
   // RangeError for negative ones. (A TIMESTAMP column is narrower still:
   // 1970 to 2038; declare date columns with t.datetime() on MySQL.)
+  // No clock default: Knex's renameColumn() on MySQL/MariaDB copies a
+  // column's default back as a quoted string, and an expression default
+  // ('floor(unix_timestamp(...))') then fails the migration. Rows inserted
+  // by other SQL start at 0 here, below any version the library writes.
   override readonly dateRange: DateRange = Object.freeze({
     min: Date.UTC(1000, 0, 1),
     max: Date.UTC(9999, 11, 31, 23, 59, 59, 999),

@@ -89,6 +89,8 @@ export class PostgresAdapter extends DialectAdapterBase {
   override readonly arrayRowsOption = Object.freeze({ rowMode: 'array' });
   // timestamp/timestamptz start at 4713 BC (Julian day 0) and end in 294276,
   // past JavaScript's last date; node-postgres writes and reads BC years.
+  // clock_timestamp(), not now(): now() is the transaction's start, the same for every row it inserts.
+  override readonly clockVersionSql = '(floor(extract(epoch from clock_timestamp()) * 1000000)::bigint)';
   override readonly dateRange: DateRange = Object.freeze({
     min: Date.UTC(-4712, 10, 24),
     max: 8.64e15,
