@@ -1,5 +1,5 @@
 import { Model, rowIdentity } from './model';
-import { currentVersion } from './persistence';
+import { currentVersion } from './persistence/row-reads';
 
 /**
  * Resolves `true` when the row's version differs from the one the instance
@@ -18,6 +18,11 @@ export async function isChanged(instance: Model): Promise<boolean> {
   if (deleted) return true;
   // Its version may never have been committed: only a refresh can tell.
   if (uncertain) return true;
-  const actual = await currentVersion(db, db.runner(), meta, pk);
-  return actual === null || actual !== version;
+  const session = db.session('isChanged()');
+  try {
+    const actual = await currentVersion(db, session, meta, pk);
+    return actual === null || actual !== version;
+  } finally {
+    session.end();
+  }
 }

@@ -1,5 +1,5 @@
 import { nextClockVersion } from './version-clock';
-import { VersionField, VersionWrite } from './version-field';
+import { VersionField, type VersionKind } from './version-field';
 
 /**
  * A version incremented by the database itself (`SET version = version + 1`),
@@ -18,7 +18,5 @@ export class AutoIncVersionField extends VersionField {
     return nextClockVersion();
   }
 
-  updateVersion(column: string, held: number | undefined): VersionWrite {
-    return { set: `${column} + 1`, bindings: [], next: held === undefined ? undefined : held + 1 };
-  }
+  readonly versionKind: VersionKind = 'counter';
 }
