@@ -61,6 +61,7 @@ export {
   MissingTriggerError,
   RetryableError,
   ConnectionLostError,
+  DatabaseValueError,
   TransactionClosedError,
   DatabaseClosedError,
   StatementTimeoutError,
