@@ -70,6 +70,8 @@ export type { Operation, RetryReason, FailurePhase } from './errors';
 
 // Migrations
 export { addVersionColumn } from './migrations/version-column';
+export { checkFieldColumns } from './migrations/check-field-columns';
+export type { FieldColumnProblem } from './migrations/check-field-columns';
 export { migrate } from './migrations/migrate';
 export { Migrator } from './migrations/migrator';
 export type { MigrationEvent, MigrationRun, MigratorOptions, UnlockReport } from './migrations/migration-events';

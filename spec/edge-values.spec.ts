@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { addVersionColumn, AutoField, AutoIncVersionField, DateTimeField, JsonField, Model, ValidationError } from '../lib';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { addVersionColumn, AutoField, AutoIncVersionField, checkFieldColumns, DateTimeField, FloatField, JsonField, Model, ValidationError } from '../lib';
+import { runColumnsCommand } from '../lib/cli/columns-command';
+import { RUN_DB } from './support/dialects';
 import { rejection } from './support/expect-error';
 import { forEachDialect } from './support/for-each-dialect';
 import { countQueries, recreateTable } from './support/schema';
@@ -178,4 +182,78 @@ forEachDialect('edge values: dates round-trip or are refused naming the range', 
       await rejection(() => Event.query().update({ at }), ValidationError);
     });
   }
+});
+
+// FloatField needs a double column: Knex's t.float() is a 4-byte real on
+// PostgreSQL and float(8,2) on MySQL, which round JavaScript numbers.
+const FLOAT_DIR = path.join(path.resolve(__dirname, '..', '..'), '.kc-tmp', RUN_DB);
+const FLOAT_MODELS = path.join(FLOAT_DIR, 'float-models.ts');
+
+forEachDialect('edge values: FloatField on a lossy column is reported', (d) => {
+  const table = 'edge_floats';
+  // What each database does to 1234567.891 and 0.125 in a t.float() column.
+  const lossy = d.pick({ sqlite: false, postgres: true, mysql: true });
+
+  class Measure extends Model {
+    static table = table;
+    static fields = {
+      id: new AutoField(),
+      rough: new FloatField({ null: true }),
+      exact: new FloatField({ null: true }),
+      version: new AutoIncVersionField(),
+    };
+    declare id: number;
+    declare rough: number | null;
+    declare exact: number | null;
+  }
+
+  before(async () => {
+    await recreateTable(d.knex, table, (t) => {
+      t.increments('id');
+      t.float('rough').nullable();
+      t.double('exact').nullable();
+      addVersionColumn(t);
+    });
+    Measure.bind(d.db);
+    fs.mkdirSync(FLOAT_DIR, { recursive: true });
+    fs.writeFileSync(
+      FLOAT_MODELS,
+      `import { AutoField, AutoIncVersionField, FloatField, Model } from 'knex-concurrency';
+export class Measure extends Model {
+  static table = '${table}';
+  static fields = { id: new AutoField(), rough: new FloatField({ null: true }), exact: new FloatField({ null: true }), version: new AutoIncVersionField() };
+}
+`,
+    );
+  });
+
+  it('a double column keeps every value; the t.float() column is what rounds them', async () => {
+    // A value each lossy column changes: a 4-byte real keeps 6 digits, float(8,2) two decimals.
+    const probe = d.pick({ sqlite: 1234567.891, postgres: 1234567.891, mysql: 0.125 });
+    const m = await Measure.create({ rough: probe, exact: probe });
+    const back = await Measure.get(m.id);
+    expect(back.exact).to.equal(probe);
+    expect(back.rough === probe, `t.float() read back ${back.rough}`).to.equal(!lossy);
+  });
+
+  it('checkFieldColumns() names the FloatField on the lossy column and says to use t.double()', async () => {
+    const problems = await checkFieldColumns(d.db, [Measure]);
+    if (!lossy) {
+      expect(problems).to.deep.equal([]);
+      return;
+    }
+    expect(problems.map((p) => p.field)).to.deep.equal(['rough']);
+    expect(problems[0]!.message).to.match(/t\.double\(\)/);
+  });
+
+  it('bin/migrate columns check exits 1 naming it (0 where the column is faithful)', async () => {
+    let stdout = '';
+    let stderr = '';
+    const io = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, env: {}, cwd: path.resolve(__dirname, '..', '..') };
+    const code = await runColumnsCommand(['check', '--models', path.relative(io.cwd, FLOAT_MODELS), '--url', d.url], io);
+    expect(code, stderr).to.equal(lossy ? 1 : 0);
+    if (lossy) expect(stderr).to.match(/Measure\.rough/).and.to.match(/t\.double\(\)/);
+    else expect(stdout).to.match(/faithfully/);
+    expect(await runColumnsCommand(['check'], io)).to.equal(2);
+  });
 });

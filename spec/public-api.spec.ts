@@ -46,6 +46,7 @@ const EXPORTS = [
   'VersionField',
   'addVersionColumn',
   'applyConcurrencyCheck',
+  'checkFieldColumns',
   'checkTriggersAfterMigration',
   'checkVersionTriggers',
   'connect',

@@ -119,6 +119,12 @@ export interface DialectAdapter {
    * defaults to 0).
    */
   readonly clockVersionSql: string | undefined;
+  /**
+   * Column types (as Knex's `columnInfo()` names them) that would round a
+   * JavaScript number a `FloatField` holds: a 4-byte `real`, MySQL's
+   * `float(8,2)` (Knex's `t.float()`), fixed-point `decimal`.
+   */
+  readonly lossyFloatTypes: ReadonlySet<string>;
 
   /** An INSERT of a row with every column at its default (`quotedTable` already quoted). */
   insertDefaults(quotedTable: string): string;
@@ -175,6 +181,8 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined = undefined;
   readonly dateRange: DateRange | undefined = undefined;
   readonly clockVersionSql: string | undefined = undefined;
+  // SQLite stores every REAL in 8 bytes, whatever the declared type.
+  readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set<string>());
 
   // The SQL standard's form, which SQLite and PostgreSQL speak.
   insertDefaults(quotedTable: string): string {

@@ -91,6 +91,8 @@ export class PostgresAdapter extends DialectAdapterBase {
   // past JavaScript's last date; node-postgres writes and reads BC years.
   // clock_timestamp(), not now(): now() is the transaction's start, the same for every row it inserts.
   override readonly clockVersionSql = '(floor(extract(epoch from clock_timestamp()) * 1000000)::bigint)';
+  // Knex's t.float() is `real`: 6 significant digits (1234567.891 reads back as 1234567.9).
+  override readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set(['real', 'numeric', 'decimal']));
   override readonly dateRange: DateRange = Object.freeze({
     min: Date.UTC(-4712, 10, 24),
     max: 8.64e15,

@@ -136,6 +136,15 @@ export abstract class Field<T = unknown> {
     return undefined;
   }
 
+  /**
+   * A problem with storing this field in a column of `columnType` (as Knex's
+   * `columnInfo()` names it) on this database, or `undefined`. Checked by
+   * `checkFieldColumns()` and `bin/migrate columns check`, not on every save.
+   */
+  columnProblem(_columnType: string, _adapter: DialectAdapter): string | undefined {
+    return undefined;
+  }
+
   /** Driver value -> JavaScript value. */
   fromDb(raw: unknown): T | null {
     return raw as T | null;
