@@ -1,6 +1,7 @@
 import type { Database } from '../database';
 import { UsageError } from '../errors';
-import { metaOf, Model } from '../model';
+import { Model } from '../model';
+import { metaOf } from '../model-registry';
 
 /** A field whose column would not store its values faithfully. */
 export interface FieldColumnProblem {
