@@ -1,10 +1,11 @@
 import knexFactory, { Knex } from 'knex';
 import { Database } from './database';
 import { adapterForConfig, adapterForKnex, configForUrl } from './dialects/adapter-for';
+import type { PreparedStatementsOption } from './dialects/prepared-statements-option';
 import { UsageError } from './errors';
 
-/** A database URL, a Knex config object, or a Knex instance. */
-export type ConnectTarget = string | Knex.Config | Knex;
+/** A database URL, a Knex config object (with the library's own options, if any), or a Knex instance. */
+export type ConnectTarget = string | (Knex.Config & PreparedStatementsOption) | Knex;
 
 function isKnex(target: unknown): target is Knex {
   return typeof target === 'function' && typeof (target as Partial<Knex>).client === 'object';
@@ -19,6 +20,11 @@ function isKnex(target: unknown): target is Knex {
  * - `mysql://user:password@host:3306/db` (MariaDB too);
  * - a Knex config object (`{ client: 'pg', connection: ... }`);
  * - a Knex instance you built (you keep ownership: `db.close()` leaves it open).
+ *
+ * Behind PgBouncer in transaction pooling mode (or a MySQL proxy that
+ * multiplexes connections), turn the library's server-side prepared
+ * statements off: `?preparedStatements=false` in the URL, or
+ * `kcPreparedStatements: false` in the Knex config.
  *
  * @example
  * ```ts

@@ -92,6 +92,18 @@ export class RecordModifiedError<T extends Model = Model> extends KnexConcurrenc
 
   private static describe(d: { model: string; pk: unknown; operation: Operation; expectedVersion: number | null; actualVersion: number | null }): string {
     const verb = d.operation === 'delete' ? 'delete' : 'save';
+    if (d.expectedVersion !== null && d.actualVersion !== null && d.actualVersion < d.expectedVersion) {
+      // Versions only rise, so the one this instance holds was never committed:
+      // it saved inside a transaction that is still open (PostgreSQL does not
+      // wait for it: the other writer's row is not yet visible), or that rolled
+      // back; or other SQL set the version back.
+      return (
+        `${d.model} ${String(d.pk)}: the version you hold (${d.expectedVersion}) is not committed yet ` +
+        `(the database's committed row has ${d.actualVersion}, lower): it was written inside a transaction that is still open, ` +
+        `or that rolled back. Nothing was written: ${verb} it inside that transaction, or after it commits; ` +
+        `if it rolled back, refresh() and re-apply your change.`
+      );
+    }
     return (
       `${d.model} ${String(d.pk)} was changed by someone else ` +
       `(you held version ${d.expectedVersion}, the database has ${d.actualVersion}); ` +
@@ -275,6 +287,43 @@ export class ConnectionLostError extends KnexConcurrencyError {
     this.code = details.code;
     this.phase = details.phase;
     this.outcomeUnknown = outcomeUnknown;
+  }
+}
+
+/**
+ * A value the database holds cannot be used as it is, so nothing was
+ * written: an integer beyond JavaScript's safe range (above 2^53 - 1, where
+ * numbers lose precision), or a version column that is NULL. Only SQL outside
+ * the library writes these (this library never does); the message says how
+ * to repair the row. Not a `RecordModifiedError`: refreshing and retrying
+ * cannot help until the row is repaired.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await product.save();
+ * } catch (err) {
+ *   if (err instanceof DatabaseValueError) console.error(err.message); // repair the row as it says
+ *   else throw err;
+ * }
+ * ```
+ */
+export class DatabaseValueError extends KnexConcurrencyError {
+  /** Model class name, when known. */
+  readonly model: string | undefined;
+  /** Primary key of the row, when known. */
+  readonly pk: unknown;
+  /** The column, when known. */
+  readonly column: string | undefined;
+  /** The value as the database holds it (decimal text), or `null` for a NULL. */
+  readonly value: string | null;
+
+  constructor(details: { model?: string; pk?: unknown; column?: string; value: string | null; message: string }) {
+    super(details.message);
+    this.model = details.model;
+    this.pk = details.pk;
+    this.column = details.column;
+    this.value = details.value;
   }
 }
 

@@ -7,6 +7,7 @@
 // Connecting
 export { connect } from './connect';
 export type { ConnectTarget } from './connect';
+export type { PreparedStatementsOption } from './dialects/prepared-statements-option';
 export { Database } from './database';
 export type { TransactionOptions } from './database';
 export type { DialectName } from './dialects/dialect-adapter';
@@ -60,6 +61,7 @@ export {
   MissingTriggerError,
   RetryableError,
   ConnectionLostError,
+  DatabaseValueError,
   TransactionClosedError,
   DatabaseClosedError,
   StatementTimeoutError,
@@ -68,6 +70,8 @@ export type { Operation, RetryReason, FailurePhase } from './errors';
 
 // Migrations
 export { addVersionColumn } from './migrations/version-column';
+export { checkFieldColumns } from './migrations/check-field-columns';
+export type { FieldColumnProblem } from './migrations/check-field-columns';
 export { migrate } from './migrations/migrate';
 export { Migrator } from './migrations/migrator';
 export type { MigrationEvent, MigrationRun, MigratorOptions, UnlockReport } from './migrations/migration-events';

@@ -4,8 +4,8 @@ import { currentVersion } from './persistence/row-reads';
 /**
  * Resolves `true` when the row's version differs from the one the instance
  * holds, or the row is gone: a save would conflict. One indexed read. Also
- * `true`, without a read, for an instance that must be refreshed first (loaded
- * in a transaction that rolled back).
+ * `true`, without a read, for an instance that deleted its own row, and for
+ * one that must be refreshed first (loaded in a transaction that rolled back).
  *
  * @example
  * ```ts
@@ -13,7 +13,9 @@ import { currentVersion } from './persistence/row-reads';
  * ```
  */
 export async function isChanged(instance: Model): Promise<boolean> {
-  const { db, meta, pk, version, uncertain } = rowIdentity(instance, 'isChanged');
+  const { db, meta, pk, version, uncertain, deleted } = rowIdentity(instance, 'isChanged');
+  // It deleted its own row: the row is gone (a re-created one is another row).
+  if (deleted) return true;
   // Its version may never have been committed: only a refresh can tell.
   if (uncertain) return true;
   const session = db.session('isChanged()');

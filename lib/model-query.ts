@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
 import type { Database } from './database';
+import { checkValueForDatabase } from './check-for-database';
 import { UsageError, ValidationError } from './errors';
 import { runKnex } from './executor';
 import { unstorableString } from './fields/char-field';
 import type { FieldBinding, ModelMeta } from './model-meta';
+import { quote, quoteOne } from './persistence/sql-text';
 import { versionStrategyFor } from './persistence/version-strategy-for';
 import type { Session } from './transactions/session';
 import type { AttributeName, Conditions, Operator, QueryValue } from './model-types';
@@ -39,6 +41,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   readonly #adopt: Adopt<T>;
   readonly #builder: Knex.QueryBuilder;
   #limited = false;
+  #locked = false;
 
   /** @internal Use `Model.query()`. */
   constructor(db: Database, meta: ModelMeta, adopt: Adopt<T>) {
@@ -70,6 +73,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   /** `whereNot('name', value)`: rows where the field differs. */
   whereNot<K extends AttributeName<T>>(name: K, value: QueryValue<T, K>): this {
     const f = this.#field(name);
+    this.#operator(f, '!=');
     this.#builder.whereNot(f.column, this.#value(f, value) as Knex.Value);
     return this;
   }
@@ -94,6 +98,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
 
   orderBy(name: AttributeName<T>, direction: 'asc' | 'desc' = 'asc'): this {
     const f = this.#field(name);
+    if (!f.field.orderable) throw new ValidationError(this.#meta.modelName, name, `a ${f.field.typeName} field cannot be sorted the same way on every database; order by another field`, direction);
     const dir = typeof direction === 'string' ? direction.toLowerCase() : direction;
     if (!DIRECTIONS.has(dir as string)) throw new ValidationError(this.#meta.modelName, name, `order direction must be 'asc' or 'desc', not ${String(direction)}`, direction);
     this.#builder.orderBy(f.column, dir as 'asc' | 'desc');
@@ -115,6 +120,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   /** Locks the selected rows until the transaction ends (`SELECT ... FOR UPDATE`; ignored by SQLite, whose writers are serialised anyway). */
   forUpdate(): this {
     this.#builder.forUpdate();
+    this.#locked = true;
     return this;
   }
 
@@ -128,9 +134,13 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     return (await this.#load(this.#builder.clone().limit(1)))[0];
   }
 
-  /** How many rows match. */
+  /** How many rows match (after `forUpdate()`, locking them). */
   async count(): Promise<number> {
-    const rows = await this.#run<Row[]>(this.#builder.clone().clearOrder().count({ n: '*' }), false);
+    const matching = this.#builder.clone().clearOrder();
+    // PostgreSQL refuses FOR UPDATE beside an aggregate: count the locked rows
+    // of a subquery instead, which locks them on every database alike.
+    const query = this.#locked ? this.#db.knex.count({ n: '*' }).from(matching.select(this.#db.knex.raw('1')).as('kc_locked')) : matching.count({ n: '*' });
+    const rows = await this.#run<Row[]>(query, false);
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -150,7 +160,9 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
       const f = this.#field(name);
       if (f === meta.pk) throw new ValidationError(meta.modelName, name, 'a bulk update cannot change primary keys', value);
       if (f === meta.version) throw new ValidationError(meta.modelName, name, 'the version is bumped by its own rule; leave it out of update()', value);
-      set[f.column] = f.field.toDb(f.field.clean(value, meta.modelName, name) as never);
+      const cleaned = f.field.clean(value, meta.modelName, name);
+      checkValueForDatabase(this.#db.adapter, meta, f, cleaned);
+      set[f.column] = f.field.toDb(cleaned as never);
     }
     if (Object.keys(set).length === 0) throw new UsageError(`${meta.modelName}.query().update() needs at least one field to set`);
     const version = meta.version;
@@ -217,22 +229,52 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     const session = this.#db.session(`${this.#meta.modelName}.query()`);
     try {
       const rows = await this.#run<Row[] | unknown[][]>(this.#select(builder), false, session);
-      return this.#adopt(rows, this.#db.adapter.arrayRowsOption !== undefined, session);
+      return this.#adopt(rows, this.#arrayRows() !== undefined, session);
     } finally {
       session.end();
     }
   }
 
   #select(builder: Knex.QueryBuilder): Knex.QueryBuilder {
-    const arrays = this.#db.adapter.arrayRowsOption;
+    const arrays = this.#arrayRows();
     if (arrays === undefined) return builder.select(this.#selectList());
-    return builder.select(this.#meta.fields.map((f) => f.column)).options(arrays);
+    return builder.select(this.#meta.fields.map((f) => {
+      const read = this.#read(f);
+      return read === undefined ? f.column : this.#db.knex.raw(read);
+    })).options(arrays);
   }
 
-  #selectList(): Record<string, string> {
+  #selectList(): (Record<string, string> | Knex.Raw)[] {
     const list: Record<string, string> = {};
-    for (const f of this.#meta.fields) list[f.name] = f.column;
-    return list;
+    const expressions: Knex.Raw[] = [];
+    for (const f of this.#meta.fields) {
+      const read = this.#read(f);
+      if (read === undefined) list[f.name] = f.column;
+      else expressions.push(this.#db.knex.raw(`${read} AS ${this.#wrap(f.name)}`));
+    }
+    return [list, ...expressions];
+  }
+
+  /** The expression that reads `f` when it is not its bare column (see `Field.selectExpression`). */
+  #read(f: FieldBinding): string | undefined {
+    const column = quote(this.#db, f.column);
+    const read = f.field.selectExpression(column, this.#db.adapter);
+    return read === column ? undefined : read;
+  }
+
+  /**
+   * The driver option for rows as arrays, unless the Knex instance has a
+   * `postProcessResponse` hook: that hook must see the rows Knex would give
+   * it (objects, keyed here by property name), so the fast path steps aside.
+   */
+  #arrayRows(): Readonly<Record<string, unknown>> | undefined {
+    if (typeof (this.#db.knex.client as { config?: { postProcessResponse?: unknown } }).config?.postProcessResponse === 'function') return undefined;
+    return this.#db.adapter.arrayRowsOption;
+  }
+
+  /** One identifier quoted as this Knex instance does (a property name may contain a dot). */
+  #wrap(name: string): string {
+    return quoteOne(this.#db, name);
   }
 
   #field(name: unknown): FieldBinding {
@@ -244,7 +286,9 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   }
 
   #value(f: FieldBinding, value: unknown): unknown {
-    return f.field.toDb(f.field.cleanForQuery(value, this.#meta.modelName, f.name) as never);
+    const cleaned = f.field.cleanForQuery(value, this.#meta.modelName, f.name);
+    checkValueForDatabase(this.#db.adapter, this.#meta, f, cleaned);
+    return f.field.toDb(cleaned as never);
   }
 
   #condition(method: 'where' | 'orWhere', args: unknown[]): this {
@@ -258,6 +302,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
       const mapped: Row = {};
       for (const [name, value] of entries) {
         const f = this.#field(name);
+        if (value !== null) this.#operator(f, '=');
         mapped[f.column] = this.#value(f, value);
       }
       b[method](mapped);
@@ -265,6 +310,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     }
     if (args.length === 2) {
       const f = this.#field(args[0]);
+      if (args[1] !== null) this.#operator(f, '=');
       b[method](f.column, this.#value(f, args[1]) as Knex.Value);
       return this;
     }
@@ -274,6 +320,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
       if (op === undefined || !OPERATORS.has(op)) {
         throw new ValidationError(this.#meta.modelName, f.name, `unsupported operator ${String(args[1])}; use one of ${[...OPERATORS].join(' ')}`, args[1]);
       }
+      this.#operator(f, op);
       const value = op.endsWith('like') ? this.#likePattern(f, args[2]) : this.#value(f, args[2]);
       if (value === null && op !== '=' && op !== '!=' && op !== '<>') {
         throw new ValidationError(this.#meta.modelName, f.name, `cannot compare null with ${op}; use whereNull()/whereNotNull()`, null);
@@ -282,6 +329,14 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
       return this;
     }
     throw new UsageError(`${this.#meta.modelName}.query().${method}() takes 1 to 3 arguments, got ${args.length}`);
+  }
+
+  /** Refuses an operator the field's type does not support identically on every database (see `Field.operators`). */
+  #operator(f: FieldBinding, op: string): void {
+    const allowed = f.field.operators;
+    if (allowed.has(op)) return;
+    const instead = allowed.size === 0 ? 'it can only be tested with whereNull() / whereNotNull()' : `use one of ${[...allowed].join(' ')}`;
+    throw new ValidationError(this.#meta.modelName, f.name, `a ${f.field.typeName} field cannot be compared with ${op} (it does not mean the same on every database); ${instead}`, op);
   }
 
   #likePattern(f: FieldBinding, value: unknown): string {
@@ -294,6 +349,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   #in(method: 'whereIn' | 'whereNotIn', name: string, values: readonly unknown[]): this {
     const f = this.#field(name);
     if (!Array.isArray(values)) throw new ValidationError(this.#meta.modelName, f.name, `${method}() takes an array of values`, values);
+    this.#operator(f, '=');
     const mapped = values.map((v) => {
       if (v === null) throw new ValidationError(this.#meta.modelName, f.name, `${method}() cannot match null; use whereNull()`, v);
       return this.#value(f, v);

@@ -1,6 +1,9 @@
 // This file is longer than the others on purpose: everything that touches an
 // instance's private state (#values, #track) has to live in the class body.
 import type { Database } from './database';
+import { checkForDatabase } from './check-for-database';
+import { checkSaveOptions } from './save-options';
+import { newInstanceVersion } from './new-instance-version';
 import { bindDatabase, databaseOf } from './model-binding';
 import { constructorArguments, shadowingError, unknownField } from './model-definition-errors';
 import { checkedMeta, metaOf, registerModelBase } from './model-registry';
@@ -180,7 +183,7 @@ export class Model {
     for (const key of Object.keys(attrs)) {
       if (!meta.byName.has(key)) throw unknownField(meta, key);
       if (meta.version?.name === key) {
-        throw new ValidationError(meta.modelName, key, 'the version is set by knex-concurrency on insert; leave it out of create()', (attrs as Values)[key]);
+        throw newInstanceVersion(meta, key, (attrs as Values)[key]);
       }
     }
     const instance = new this();
@@ -244,6 +247,7 @@ export class Model {
   async #save(options: SaveOptions): Promise<void> {
     const cls = this.constructor as ModelClass<Model>;
     const meta = checkedMeta(cls);
+    checkSaveOptions(meta, options);
     this.#refuseStrayProperties(meta);
     if (this.#state === DELETED) throw new UsageError(`${meta.modelName} ${String(this.#values[meta.pk.name])} was deleted; create a new instance to insert it again`);
     if (this.#state === UNCERTAIN) throw uncertainError(meta, this.#values[meta.pk.name], 'saved');
@@ -257,6 +261,7 @@ export class Model {
     }
     if (changed.length === 0) return;
     this.#checkInPlace(meta, changed);
+    checkForDatabase(db.adapter, meta, changed, this.#values);
     const policy = versionPolicy(meta, currentScope(), this, meta.version === undefined ? undefined : this.#values[meta.version.name], changed);
     const pk = this.#values[meta.pk.name];
     // What this save writes, taken now: a value assigned or changed in place
@@ -354,6 +359,7 @@ export class Model {
     }
     if (values[meta.pk.name] === null) values[meta.pk.name] = undefined;
     if (meta.version !== undefined) values[meta.version.name] = meta.version.field.initialVersion();
+    checkForDatabase(db.adapter, meta, meta.fields, values);
     // Taken now, with the values written: changes made while the insert is in flight stay unsaved.
     const orig = meta.snapshotMutable(values);
     const session = db.session(`${meta.modelName}.save()`);
@@ -458,6 +464,7 @@ export class Model {
   /** Records a validated assignment, keeping the value it replaces as the dirty-tracking baseline. */
   #assign(f: FieldBinding, meta: ModelMeta, cleaned: unknown): void {
     const values = this.#values;
+    if (f === meta.version && this.#state === NEW) throw newInstanceVersion(meta, f.name, cleaned);
     if (f === meta.pk && this.#state !== NEW && cleaned !== values[f.name]) {
       throw new ValidationError(meta.modelName, f.name, 'the primary key of a saved row cannot change', cleaned);
     }
@@ -473,15 +480,15 @@ export class Model {
  * @internal The database, metadata, primary key and held version of a saved
  * instance of a versioned model, for helpers such as `isChanged`.
  */
-export function rowIdentity(instance: Model, caller: string): { db: Database; meta: ModelMeta; pk: unknown; version: unknown; uncertain: boolean } {
+export function rowIdentity(instance: Model, caller: string): { db: Database; meta: ModelMeta; pk: unknown; version: unknown; uncertain: boolean; deleted: boolean } {
   if (!(instance instanceof Model)) throw new UsageError(`${caller}() takes a model instance`);
   const cls = instance.constructor as Function;
   const meta = checkedMeta(cls);
   const state = internals.state(instance);
-  if (state !== PERSISTED && state !== UNCERTAIN) throw new UsageError(`${caller}(): this ${meta.modelName} is not a saved row`);
+  if (state === NEW) throw new UsageError(`${caller}(): this ${meta.modelName} is not a saved row`);
   if (meta.version === undefined) throw new UsageError(`${caller}(): ${meta.modelName} has no version field`);
   const values = internals.values(instance);
-  return { db: databaseOf(cls), meta, pk: values[meta.pk.name], version: values[meta.version.name], uncertain: state === UNCERTAIN };
+  return { db: databaseOf(cls), meta, pk: values[meta.pk.name], version: values[meta.version.name], uncertain: state === UNCERTAIN, deleted: state === DELETED };
 }
 
 // Undo entry of an instance loaded inside a transaction: its version came from

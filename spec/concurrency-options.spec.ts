@@ -32,6 +32,7 @@ forEachDialect('concurrency options: disableIncrement, per-model options, getRev
     if (kind.keptByDatabase) {
       it('disableIncrement() cannot stop a trigger: the save is refused before any SQL', async () => {
         const p = await suite.Product.create({ name: 'x' });
+        const v0 = p.version;
         p.name = 'y';
         const { count } = await countQueries(d.knex, async () => {
           const err = await rejection(disableIncrement(() => p.save()), UsageError);
@@ -41,7 +42,7 @@ forEachDialect('concurrency options: disableIncrement, per-model options, getRev
         expect(p.name).to.equal('y');
         // Limited to another model, it does not apply.
         await disableIncrement(class Other extends Model {}, () => p.save());
-        expect(p.version).to.equal(2);
+        expect(p.version).to.equal(v0 + 1);
       });
     } else {
       it('disableIncrement(fn): saves are checked but keep the version, so other copies stay current; returns what fn returns', async () => {
@@ -180,11 +181,12 @@ forEachDialect('concurrency options: disableIncrement, per-model options, getRev
       applyConcurrencyCheck(Item, 'version', AutoIncVersionField); // harmless
       expect(Item.getVersionField()).to.equal('version');
       const a = await Item.create({ name: 'x' });
-      expect(getRevision(a)).to.equal(1);
+      const v0 = getRevision(a) as number;
+      expect(v0).to.equal((a as unknown as { version: number }).version);
       const b = await Item.get(a.id);
       a.stock = 1;
       await a.save();
-      expect(getRevision(a)).to.equal(2);
+      expect(getRevision(a)).to.equal(v0 + 1);
       b.stock = 2;
       await rejection(b.save(), RecordModifiedError);
     });

@@ -69,7 +69,7 @@ forEachDialect('rows read by get() and by query() hydrate alike', (d) => {
     values(viaGet)[dotted] = 2.5;
     await viaGet.save();
     const [viaQuery] = await Odd.query().where(dotted, 2.5);
-    expect(viaQuery!.toJSON()).to.deep.equal({ id: values(created).id, [dotted]: 2.5, [quoted]: 'v', version: 2 });
+    expect(viaQuery!.toJSON()).to.deep.equal({ id: values(created).id, [dotted]: 2.5, [quoted]: 'v', version: (values(created).version as number) + 1 });
     await created.refresh();
     expect(created.toJSON()).to.deep.equal(viaQuery!.toJSON());
   });
@@ -80,7 +80,7 @@ forEachDialect('rows read by get() and by query() hydrate alike', (d) => {
     const b = await Thing.query().where('id', t.id).first();
     (a!.data as { n: number }).n = 2;
     await a!.save();
-    expect(a!.version).to.equal(2);
+    expect(a!.version).to.equal(t.version + 1);
     b!.title = 'b';
     const err = await b!.save().then(
       () => undefined,

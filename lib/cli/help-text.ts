@@ -19,6 +19,8 @@ Commands:
                     interrupted-migration warnings); never needed for the lock
   triggers <cmd>    list | create | drop | check the version triggers of
                     TriggerVersionFields (migrate triggers --help)
+  columns check     exit 1 naming each field whose column would change its
+                    values, e.g. a FloatField on t.float() (migrate columns --help)
   help              show this text
 
 Options:

@@ -11,6 +11,7 @@ import { ExitCode } from './exit-codes';
 import { formatStatus } from './format-status';
 import { HELP_TEXT } from './help-text';
 import { MigrateCommand, parseMigrateArgs } from './parse-migrate-args';
+import { runColumnsCommand } from './columns-command';
 import { runTriggersCommand } from './triggers-command';
 import { loadModels } from './triggers-model-loader';
 import { checkSchema } from '../migrations/check-schema';
@@ -146,6 +147,7 @@ async function execute(cmd: Exclude<MigrateCommand, { command: 'help' | 'make' |
  * ```
  */
 export async function runMigrateCli(argv: readonly string[], env: NodeJS.ProcessEnv, out: CliOutput = process): Promise<ExitCode> {
+  if (argv[0] === 'columns') return (await runColumnsCommand(argv.slice(1), { stdout: out.stdout, stderr: out.stderr, env, cwd: process.cwd() })) as ExitCode;
   if (argv[0] === 'triggers') return (await runTriggersCommand(argv.slice(1), { stdout: out.stdout, stderr: out.stderr, env, cwd: process.cwd() })) as ExitCode;
   try {
     const cmd = parseMigrateArgs(argv, env);

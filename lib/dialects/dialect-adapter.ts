@@ -66,6 +66,14 @@ export interface ErrorClassification {
   readonly label: string;
 }
 
+/** The instants a database's date-time column stores and reads back faithfully, in epoch milliseconds. */
+export interface DateRange {
+  readonly min: number;
+  readonly max: number;
+  /** Names the database and the range, for messages: `MySQL/MariaDB DATETIME stores 1000-01-01 to 9999-12-31`. */
+  readonly description: string;
+}
+
 /**
  * Everything that differs between databases. Core code asks these
  * capability questions and never names a dialect.
@@ -97,9 +105,37 @@ export interface DialectAdapter {
    * build, and the model builds its own values object from them.
    */
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * The dates a `DateTimeField` may hold here, or `undefined` when every
+   * JavaScript date round-trips. A date outside is refused before any SQL
+   * rather than stored as something else.
+   */
+  readonly dateRange: DateRange | undefined;
+  /**
+   * A SQL expression (in parentheses, fit for a column DEFAULT) for the
+   * database clock in microseconds since the epoch, the same scale as
+   * `nextClockVersion()`: the first version of a row inserted by other SQL.
+   * `undefined` where such a default would get in the way (the column then
+   * defaults to 0).
+   */
+  readonly clockVersionSql: string | undefined;
+  /**
+   * Column types (as Knex's `columnInfo()` names them) that would round a
+   * JavaScript number a `FloatField` holds: a 4-byte `real`, MySQL's
+   * `float(8,2)` (Knex's `t.float()`), fixed-point `decimal`.
+   */
+  readonly lossyFloatTypes: ReadonlySet<string>;
 
   /** An INSERT of a row with every column at its default (`quotedTable` already quoted). */
   insertDefaults(quotedTable: string): string;
+  /**
+   * A select-list expression that reads a JSON document column (`json`,
+   * `jsonb` or text, already quoted) as its JSON text, so that the driver
+   * never parses it: a driver that parses `json` columns hands back a JSON
+   * string value as a bare string, which could not be told from the JSON
+   * text a text column holds.
+   */
+  jsonAsText(quotedColumn: string): string;
   /** Adds what this library relies on to a Knex config (pool hooks, driver flags). */
   prepareConfig(config: Knex.Config): Knex.Config;
   /** Checks a Knex instance built elsewhere; throws `UsageError` if it cannot work. */
@@ -145,6 +181,10 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   readonly lockRowSuffix: string = ' FOR UPDATE';
   readonly versionTriggers: VersionTriggerDialect | undefined = undefined;
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined = undefined;
+  readonly dateRange: DateRange | undefined = undefined;
+  readonly clockVersionSql: string | undefined = undefined;
+  // SQLite stores every REAL in 8 bytes, whatever the declared type.
+  readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set<string>());
 
   // The SQL standard's form, which SQLite and PostgreSQL speak.
   insertDefaults(quotedTable: string): string {
@@ -153,6 +193,11 @@ export abstract class DialectAdapterBase implements DialectAdapter {
 
   prepareConfig(config: Knex.Config): Knex.Config {
     return config;
+  }
+
+  // A driver that does not parse JSON columns (SQLite's has no JSON type) reads them as stored.
+  jsonAsText(quotedColumn: string): string {
+    return quotedColumn;
   }
 
   checkKnex(_knex: Knex): void {}

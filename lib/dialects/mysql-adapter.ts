@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
-import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
+import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
 import { MysqlClient } from './mysql-client';
+import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from './prepared-statements-option';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
 const FOUND_ROWS = 0x2;
@@ -61,6 +62,21 @@ export class MysqlAdapter extends DialectAdapterBase {
   override readonly latestRowReadSuffix = ' LOCK IN SHARE MODE';
   override readonly versionTriggers = mysqlVersionTriggers;
   override readonly arrayRowsOption = Object.freeze({ rowsAsArray: true });
+  // DATETIME's documented range. Outside it the server stores 0000-00-00 or
+  // refuses, mysql2 reads years below 100 as 19xx/20xx and throws a raw
+  // RangeError for negative ones. (A TIMESTAMP column is narrower still:
+  // 1970 to 2038; declare date columns with t.datetime() on MySQL.)
+  // No clock default: Knex's renameColumn() on MySQL/MariaDB copies a
+  // column's default back as a quoted string, and an expression default
+  // ('floor(unix_timestamp(...))') then fails the migration. Rows inserted
+  // by other SQL start at 0 here, below any version the library writes.
+  // Knex's t.float() is `float(8, 2)`: 0.125 reads back as 0.12, and 10^6 is refused.
+  override readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set(['float', 'decimal', 'numeric']));
+  override readonly dateRange: DateRange = Object.freeze({
+    min: Date.UTC(1000, 0, 1),
+    max: Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+    description: 'MySQL/MariaDB DATETIME stores the range 1000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z',
+  });
 
   static configFromUrl(url: string): Knex.Config {
     const u = new URL(url);
@@ -74,8 +90,20 @@ export class MysqlAdapter extends DialectAdapterBase {
       // Store and read DATETIME values as UTC, whatever the process time zone.
       timezone: 'Z',
     };
-    for (const [key, value] of u.searchParams) connection[key] = value;
-    return { client: 'mysql2', connection, pool: { min: 0, max: 10 } };
+    let prepared: boolean | undefined;
+    for (const [key, value] of u.searchParams) {
+      if (key === 'preparedStatements') prepared = preparedOption(value);
+      else connection[key] = value;
+    }
+    const config: Knex.Config & PreparedStatementsOption = { client: 'mysql2', connection, pool: { min: 0, max: 10 } };
+    if (prepared !== undefined) config.kcPreparedStatements = prepared;
+    return config;
+  }
+
+  // mysql2 parses MySQL's JSON type, and MariaDB's JSON (a LONGTEXT it marks
+  // as JSON in its extended metadata); an expression is neither.
+  override jsonAsText(quotedColumn: string): string {
+    return `CAST(${quotedColumn} AS CHAR)`;
   }
 
   // MySQL and MariaDB have no DEFAULT VALUES clause.
@@ -83,7 +111,18 @@ export class MysqlAdapter extends DialectAdapterBase {
     return `INSERT INTO ${quotedTable} () VALUES ()`;
   }
 
-  override prepareConfig(config: Knex.Config): Knex.Config {
+  // Server-side prepared statements live in the server session, which a
+  // proxy that multiplexes connections (ProxySQL, MaxScale) may not keep.
+  #prepared = true;
+
+  /** Whether the library's writes run as server-side prepared statements on this database. */
+  get preparedStatements(): boolean {
+    return this.#prepared;
+  }
+
+  override prepareConfig(withOptions: Knex.Config): Knex.Config {
+    const { kcPreparedStatements, ...config } = withOptions as Knex.Config & { kcPreparedStatements?: unknown };
+    this.#prepared = checkPreparedOption(kcPreparedStatements);
     // Knex's mysql2 client, able to run the library's writes prepared; a
     // client class of the caller's own is kept (and writes go as text).
     const client = config.client === 'mysql2' ? (MysqlClient as unknown as Knex.Config['client']) : config.client;
@@ -101,6 +140,7 @@ export class MysqlAdapter extends DialectAdapterBase {
   }
 
   override checkKnex(knex: Knex): void {
+    this.#prepared = checkPreparedOption((knex.client as { config?: { kcPreparedStatements?: unknown } }).config?.kcPreparedStatements);
     const settings = (knex.client as { connectionSettings?: { flags?: unknown } }).connectionSettings;
     if (settings && flagList(settings.flags).includes('-FOUND_ROWS')) throw MysqlAdapter.foundRowsError();
   }
@@ -115,7 +155,7 @@ export class MysqlAdapter extends DialectAdapterBase {
   // are written for; in binary a FLOAT column, for one, reads back as float32.
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {
     const obj = super.queryObject(stmt);
-    if (stmt.method !== 'select') obj.prepare = true;
+    if (stmt.method !== 'select' && this.#prepared) obj.prepare = true;
     return obj;
   }
 

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
+import { PostgresClient } from './postgres-client';
+import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from './prepared-statements-option';
 import { postgresVersionTriggers } from './postgres-version-triggers';
-import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexClientQuery, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
+import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexClientQuery, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
 
 // SQLSTATEs that mean "run the transaction again". PostgreSQL aborts the
 // whole transaction on each of them (later statements fail with 25P02), and a
@@ -88,6 +90,16 @@ function transactionStatus(connection: object): string | undefined {
 }
 
 /** PostgreSQL through node-postgres (`pg`). */
+const PREPARED_PARAM = 'preparedStatements';
+const PG_CLIENT_NAMES = new Set(['pg', 'postgres', 'postgresql']);
+
+/**
+ * PostgreSQL through node-postgres (`pg`).
+ *
+ * The library's statements run as named prepared statements unless the
+ * config says `kcPreparedStatements: false` (URL: `?preparedStatements=false`),
+ * which PgBouncer's transaction pooling needs.
+ */
 export class PostgresAdapter extends DialectAdapterBase {
   readonly name = 'postgres' as const;
   override readonly supportsReturning = true;
@@ -96,9 +108,56 @@ export class PostgresAdapter extends DialectAdapterBase {
   override readonly maxIdentifierLength = 63;
   override readonly versionTriggers = postgresVersionTriggers;
   override readonly arrayRowsOption = Object.freeze({ rowMode: 'array' });
+  // timestamp/timestamptz start at 4713 BC (Julian day 0) and end in 294276,
+  // past JavaScript's last date; node-postgres writes and reads BC years.
+  // clock_timestamp(), not now(): now() is the transaction's start, the same for every row it inserts.
+  override readonly clockVersionSql = '(floor(extract(epoch from clock_timestamp()) * 1000000)::bigint)';
+  // Knex's t.float() is `real`: 6 significant digits (1234567.891 reads back as 1234567.9).
+  override readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set(['real', 'numeric', 'decimal']));
+  override readonly dateRange: DateRange = Object.freeze({
+    min: Date.UTC(-4712, 10, 24),
+    max: 8.64e15,
+    description: 'PostgreSQL timestamps range from 4713 BC (-004712-11-24T00:00:00.000Z) to the last JavaScript date',
+  });
 
+  // Named statements live in the server session. Behind a pooler that hands
+  // each transaction a different server connection (PgBouncer in
+  // transaction mode), a name prepared on one is unknown on the next.
+  #named = true;
+
+  /** `postgres://...?preparedStatements=false` turns named statements off (see `kcPreparedStatements`). */
   static configFromUrl(url: string): Knex.Config {
-    return { client: 'pg', connection: url, pool: { min: 0, max: 10 } };
+    const config: Knex.Config & PreparedStatementsOption = { client: 'pg', connection: url, pool: { min: 0, max: 10 } };
+    if (!url.includes(`${PREPARED_PARAM}=`)) return config;
+    // node-postgres would pass an unknown parameter on to the server.
+    const u = new URL(url);
+    config.kcPreparedStatements = preparedOption(u.searchParams.get(PREPARED_PARAM) ?? '');
+    u.searchParams.delete(PREPARED_PARAM);
+    config.connection = u.toString();
+    return config;
+  }
+
+  /** Whether the library's statements run as named prepared statements on this database. */
+  get preparedStatements(): boolean {
+    return this.#named;
+  }
+
+  override prepareConfig(config: Knex.Config): Knex.Config {
+    const { kcPreparedStatements, ...rest } = config as Knex.Config & PreparedStatementsOption;
+    this.#named = checkPreparedOption(kcPreparedStatements);
+    // Knex's pg client, with identifiers quoted so that a `?` in one survives;
+    // a client class of the caller's own is kept.
+    const client = typeof rest.client === 'string' && PG_CLIENT_NAMES.has(rest.client) ? (PostgresClient as unknown as Knex.Config['client']) : rest.client;
+    return { ...rest, client };
+  }
+
+  override checkKnex(knex: Knex): void {
+    this.#named = checkPreparedOption((knex.client as { config?: PreparedStatementsOption }).config?.kcPreparedStatements);
+  }
+
+  // node-postgres parses json and jsonb; as text, the value `"42"` stays a string.
+  override jsonAsText(quotedColumn: string): string {
+    return `${quotedColumn}::text`;
   }
 
   /**
@@ -107,6 +166,7 @@ export class PostgresAdapter extends DialectAdapterBase {
    * per connection, so the server skips parsing and planning afterwards.
    */
   override async run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject> {
+    if (!this.#named) return super.run(client, connection, stmt);
     try {
       return await this.#runNamed(client, connection, stmt);
     } catch (err) {

@@ -34,6 +34,8 @@ export class SqliteAdapter extends DialectAdapterBase {
   // holds the database's only write lock.
   override readonly lockRowSuffix = '';
   override readonly versionTriggers = sqliteVersionTriggers;
+  // julianday('now') has millisecond precision; scaled to microseconds like the others.
+  override readonly clockVersionSql = "(CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER))";
 
   /** `sqlite:PATH`, `sqlite:///abs/path`, `sqlite::memory:`; `?busyTimeout=ms&pool=n` are optional. */
   static configFromUrl(url: string): Knex.Config {

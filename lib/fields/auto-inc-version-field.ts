@@ -1,8 +1,12 @@
+import { nextClockVersion } from './version-clock';
 import { VersionField, type VersionKind } from './version-field';
 
 /**
- * A version that starts at 1 and is incremented by the database itself
- * (`SET version = version + 1`), so it can never go backwards.
+ * A version incremented by the database itself (`SET version = version + 1`),
+ * so it can never go backwards. A new row starts from the microsecond clock
+ * (`nextClockVersion()`), not from 1: a stale copy of a deleted row can then
+ * never match a row later re-created with the same key (see
+ * `nextClockVersion` for the exact bound).
  *
  * @example
  * ```ts
@@ -11,7 +15,7 @@ import { VersionField, type VersionKind } from './version-field';
  */
 export class AutoIncVersionField extends VersionField {
   initialVersion(): number {
-    return 1;
+    return nextClockVersion();
   }
 
   readonly versionKind: VersionKind = 'counter';

@@ -1,4 +1,5 @@
 import { Field, FieldProblem, FieldOptions } from './field';
+import { EQUALITY, type QueryOperators } from './query-operators';
 
 /**
  * A boolean column. SQLite and MySQL store it as 0/1; it always reads back as `true`/`false`.
@@ -11,6 +12,10 @@ import { Field, FieldProblem, FieldOptions } from './field';
 // `O` defaults to `{}` (no options): a field declared without a default is required by `create()`'s type.
 export class BooleanField<O extends FieldOptions<boolean> = {}> extends Field<boolean, O> {
   readonly typeName: string = 'boolean';
+
+  override get operators(): QueryOperators {
+    return EQUALITY;
+  }
 
   protected check(value: unknown): boolean | FieldProblem {
     if (typeof value !== 'boolean') return new FieldProblem('expected true or false');

@@ -1,3 +1,4 @@
+import { TEXT, type QueryOperators } from './query-operators';
 import { Field, FieldOptions, FieldProblem } from './field';
 
 /** Counts characters (code points), as PostgreSQL and MySQL's utf8mb4 do, not UTF-16 units. */
@@ -52,6 +53,10 @@ export interface CharFieldOptions extends FieldOptions<string> {
  */
 export class CharField<O extends CharFieldOptions = CharFieldOptions> extends Field<string, O> {
   readonly typeName: string = 'string';
+
+  override get operators(): QueryOperators {
+    return TEXT;
+  }
   readonly maxLength: number;
 
   constructor(options: O) {

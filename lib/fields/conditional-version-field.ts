@@ -7,7 +7,7 @@ type ColumnOption = Pick<FieldOptions<number>, 'column'>;
 export type ConditionalVersionFieldOptions = ColumnOption & ({ checkFields: readonly string[]; ignoreFields?: never } | { ignoreFields: readonly string[]; checkFields?: never });
 
 /**
- * A version (1, 2, 3... like `AutoIncVersionField`) that rises only when a
+ * A version (+1 per save from a clock-derived start, like `AutoIncVersionField`) that rises only when a
  * checked field changes. A save that changes only unchecked fields still
  * checks the version (a "shadow save") but leaves it as it is, so someone
  * else's change to an unchecked field does not make your copy stale, while a

@@ -1,4 +1,5 @@
 import { Field, FieldProblem, FieldOptions } from './field';
+import type { DialectAdapter } from '../dialects/dialect-adapter';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -27,6 +28,13 @@ export class DateTimeField<O extends FieldOptions<Date> = {}> extends Field<Date
 
   override get mutable(): boolean {
     return true;
+  }
+
+  override problemIn(value: Date, adapter: DialectAdapter): string | undefined {
+    const range = adapter.dateRange;
+    const t = value.getTime();
+    if (range === undefined || (t >= range.min && t <= range.max)) return undefined;
+    return `${value.toISOString()} is out of range: ${range.description}; nothing was written`;
   }
 
   override fromDb(raw: unknown): Date | null {

@@ -1,4 +1,6 @@
+import type { DialectAdapter } from '../dialects/dialect-adapter';
 import { ValidationError } from '../errors';
+import { ORDERED, type QueryOperators } from './query-operators';
 
 /** Options every field accepts. */
 export interface FieldOptions<T> {
@@ -65,6 +67,16 @@ export abstract class Field<T = unknown, O extends FieldOptions<T> = FieldOption
     return false;
   }
 
+  /** The operators a query may compare this field with (`where(name, op, value)`); equality and ordering by default. */
+  get operators(): QueryOperators {
+    return ORDERED;
+  }
+
+  /** Whether a query may sort by this field. */
+  get orderable(): boolean {
+    return this.operators.has('<');
+  }
+
   hasDefault(): boolean {
     return this.options.default !== undefined;
   }
@@ -114,6 +126,32 @@ export abstract class Field<T = unknown, O extends FieldOptions<T> = FieldOption
 
   protected checkForQuery(value: unknown): T | FieldProblem {
     return this.check(value);
+  }
+
+  /**
+   * How a SELECT reads this field's column (`quotedColumn`, already quoted):
+   * the column itself, or an expression the adapter supplies when the
+   * driver's own reading of the column would lose information (JSON).
+   */
+  selectExpression(quotedColumn: string, _adapter: DialectAdapter): string {
+    return quotedColumn;
+  }
+
+  /**
+   * A problem storing a valid, non-null value in this database (a date out of
+   * its range), or `undefined`. Runs before any SQL once the database is known.
+   */
+  problemIn(_value: T, _adapter: DialectAdapter): string | undefined {
+    return undefined;
+  }
+
+  /**
+   * A problem with storing this field in a column of `columnType` (as Knex's
+   * `columnInfo()` names it) on this database, or `undefined`. Checked by
+   * `checkFieldColumns()` and `bin/migrate columns check`, not on every save.
+   */
+  columnProblem(_columnType: string, _adapter: DialectAdapter): string | undefined {
+    return undefined;
   }
 
   /** Driver value -> JavaScript value. */

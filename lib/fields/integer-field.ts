@@ -1,11 +1,17 @@
 import { Field, FieldProblem, FieldOptions } from './field';
+import { DatabaseValueError } from '../errors';
 
 /** Converts a driver integer (node-postgres returns `bigint` columns as strings) to a safe JavaScript number. */
 export function integerFromDb(raw: unknown): number | null {
   if (raw === null || raw === undefined) return null;
   const n = typeof raw === 'number' ? raw : Number(raw);
   if (!Number.isSafeInteger(n)) {
-    throw new RangeError(`integer ${String(raw)} read from the database is not a safe JavaScript integer`);
+    throw new DatabaseValueError({
+      value: String(raw),
+      message:
+        `The integer ${String(raw)} read from the database is beyond JavaScript's safe integers (+-${Number.MAX_SAFE_INTEGER}), where numbers lose precision; ` +
+        `nothing was written. Other SQL wrote it: bring the column back within that range, or read it with your own SQL as text.`,
+    });
   }
   return n;
 }

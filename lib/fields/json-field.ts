@@ -1,5 +1,7 @@
+import type { DialectAdapter } from '../dialects/dialect-adapter';
 import { unstorableString } from './char-field';
 import { Field, FieldOptions, FieldProblem } from './field';
+import { NONE, type QueryOperators } from './query-operators';
 
 /** Finds the first part of a value that JSON would silently change or drop. */
 function jsonProblem(value: unknown, path: string): string | undefined {
@@ -54,6 +56,10 @@ function jsonProblem(value: unknown, path: string): string | undefined {
 export class JsonField<T = unknown, O extends FieldOptions<T> = FieldOptions<T>> extends Field<T, O> {
   readonly typeName: string = 'JSON';
 
+  override get operators(): QueryOperators {
+    return NONE;
+  }
+
   protected check(value: unknown): T | FieldProblem {
     const problem = jsonProblem(value, 'value');
     return problem ? new FieldProblem(problem) : (value as T);
@@ -63,10 +69,18 @@ export class JsonField<T = unknown, O extends FieldOptions<T> = FieldOptions<T>>
     return true;
   }
 
+  // Drivers parse json/jsonb (node-postgres) and JSON (mysql2, MariaDB's
+  // too), and a parsed JSON string is a bare string: `"42"` would arrive as
+  // `42` and be parsed again into a number. Read as text, every column type
+  // (json, jsonb, text) arrives as the JSON text and is parsed exactly once.
+  override selectExpression(quotedColumn: string, adapter: DialectAdapter): string {
+    return adapter.jsonAsText(quotedColumn);
+  }
+
   override fromDb(raw: unknown): T | null {
     if (raw === null || raw === undefined) return null;
-    // json/jsonb on PostgreSQL and JSON on MySQL arrive parsed; text columns
-    // (SQLite, MariaDB's JSON alias for LONGTEXT) arrive as the JSON text.
+    // The JSON text (see selectExpression). A text column written by other
+    // SQL may hold text that is not JSON: it is read as that string.
     if (typeof raw === 'string') {
       try {
         return JSON.parse(raw) as T;

@@ -1,4 +1,5 @@
 import { Field, FieldProblem, FieldOptions } from './field';
+import { TEXT, type QueryOperators } from './query-operators';
 import { checkString } from './char-field';
 
 /**
@@ -12,6 +13,10 @@ import { checkString } from './char-field';
 // `O` defaults to `{}` (no options): a field declared without a default is required by `create()`'s type.
 export class TextField<O extends FieldOptions<string> = {}> extends Field<string, O> {
   readonly typeName: string = 'string';
+
+  override get operators(): QueryOperators {
+    return TEXT;
+  }
 
   protected check(value: unknown): string | FieldProblem {
     return checkString(value);

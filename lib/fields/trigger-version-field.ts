@@ -1,3 +1,4 @@
+import { nextClockVersion } from './version-clock';
 import { VersionField, type VersionKind } from './version-field';
 
 /**
@@ -6,7 +7,10 @@ import { VersionField, type VersionKind } from './version-field';
  * from raw SQL or other applications that bypass the model. So a stale copy
  * conflicts even after a write this library never saw.
  *
- * Inserts write version 1. `save()` does not write the version column: it
+ * Inserts write a version from the microsecond clock (as
+ * `AutoIncVersionField` does; rows inserted by other SQL get the column's
+ * clock default from `addVersionColumn`), so a stale copy of a deleted row
+ * never matches a re-created one. `save()` does not write the version column: it
  * runs `UPDATE ... WHERE pk = ? AND version = ?` and then holds exactly the
  * version its own update produced (`RETURNING` on PostgreSQL; a read in the
  * save's own transaction on SQLite and MySQL, where no other writer can
@@ -41,7 +45,7 @@ export class TriggerVersionField extends VersionField {
   override readonly canSkipIncrement = false;
 
   initialVersion(): number {
-    return 1;
+    return nextClockVersion();
   }
 
   readonly versionKind: VersionKind = 'trigger';

@@ -1,9 +1,15 @@
 import type { Knex } from 'knex';
+import { adapterForKnex } from '../dialects/adapter-for';
 
 /**
- * Adds a version column to a table definition in a migration:
- * `bigint not null default 0`. The model writes the real initial version on
- * insert; the default only covers rows inserted by other writers.
+ * Adds a version column to a table definition in a migration: `bigint not
+ * null`, defaulting to the database clock in microseconds. The model writes
+ * the initial version on insert; the default covers rows inserted by other
+ * writers, so that they too start from the clock (a row deleted and inserted
+ * again never starts at a version an old copy of it holds). On MySQL and
+ * MariaDB it defaults to 0 (Knex's renameColumn() there cannot carry an
+ * expression default): rows inserted by other SQL start at 0, below every
+ * version the library writes.
  *
  * @example
  * ```ts
@@ -17,5 +23,9 @@ import type { Knex } from 'knex';
  * ```
  */
 export function addVersionColumn(table: Knex.CreateTableBuilder | Knex.AlterTableBuilder, name = 'version'): Knex.ColumnBuilder {
-  return table.bigInteger(name).notNullable().defaultTo(0);
+  // Knex hands the builder its client, the only way to the dialect here.
+  const client = (table as unknown as { client: Knex.Client }).client;
+  const clock = adapterForKnex({ client } as unknown as Knex).clockVersionSql;
+  const column = table.bigInteger(name).notNullable();
+  return clock === undefined ? column.defaultTo(0) : column.defaultTo(client.raw(clock) as unknown as Knex.Raw);
 }

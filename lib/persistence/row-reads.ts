@@ -1,9 +1,9 @@
 import type { Database } from '../database';
 import { execute } from '../executor';
-import { integerFromDb } from '../fields/integer-field';
 import type { ModelMeta } from '../model-meta';
 import type { Session } from '../transactions/session';
 import { cachedSql, quote, selectList } from './sql-text';
+import { versionFromDb } from './version-value';
 
 type Values = Record<string, unknown>;
 
@@ -14,7 +14,11 @@ export async function selectByPk(db: Database, session: Session, meta: ModelMeta
   return rows[0] as Values | undefined;
 }
 
-/** The version the row holds now (latest committed or our own), `null` if the row is gone. */
+/**
+ * The version the row holds now (latest committed or our own), `null` if the
+ * row is gone. A NULL or too large version is a `DatabaseValueError`: it must
+ * not pass for a deleted row, nor for a number it is not.
+ */
 export async function currentVersion(db: Database, session: Session, meta: ModelMeta, pk: unknown): Promise<number | null> {
   const version = meta.version;
   if (version === undefined) throw new TypeError(`${meta.modelName} has no version field`);
@@ -25,7 +29,7 @@ export async function currentVersion(db: Database, session: Session, meta: Model
   const sql = cachedSql(db, meta, `current-version|${suffix}`, () => `SELECT ${quote(db, version.column)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?${suffix}`);
   const { rows } = await execute(db, session, { sql, bindings: [meta.pk.field.toDb(pk as never)], method: 'select' });
   if (rows.length === 0) return null;
-  return integerFromDb(rows[0]![version.column]);
+  return versionFromDb(meta, pk, rows[0]![version.column]);
 }
 
 /**
@@ -37,5 +41,5 @@ export async function lockedVersion(db: Database, session: Session, meta: ModelM
   const sql = cachedSql(db, meta, 'locked-version', () => `SELECT ${quote(db, version.column)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?${db.adapter.lockRowSuffix}`);
   const { rows } = await execute(db, session, { sql, bindings: [meta.pk.field.toDb(pk as never)], method: 'select' });
   if (rows.length === 0) return null;
-  return integerFromDb(rows[0]![version.column]);
+  return versionFromDb(meta, pk, rows[0]![version.column]);
 }

@@ -54,6 +54,11 @@ export function quote(db: Database, name: string): string {
 export function selectList(db: Database, meta: ModelMeta): string {
   // An alias is a single name: a property called `price.net` is not `schema.table`.
   return cachedSql(db, meta, 'select-list', () =>
-    meta.fields.map((f) => (f.column === f.name ? quote(db, f.column) : `${quote(db, f.column)} AS ${quoteOne(db, f.name)}`)).join(', '),
+    meta.fields.map((f) => {
+      // A field may read its column through an expression (JSON as text: see Field.selectExpression).
+      const column = quote(db, f.column);
+      const read = f.field.selectExpression(column, db.adapter);
+      return read === column && f.column === f.name ? column : `${read} AS ${quoteOne(db, f.name)}`;
+    }).join(', '),
   );
 }

@@ -3,7 +3,6 @@ import { versionTriggerName } from '../dialects/version-trigger-name';
 import type { VersionTriggerDialect } from '../dialects/version-trigger-dialect';
 import { MissingTriggerError, UsageError } from '../errors';
 import { execute, runKnex, type Statement } from '../executor';
-import { integerFromDb } from '../fields/integer-field';
 import type { ModelMeta } from '../model-meta';
 import type { Session } from '../transactions/session';
 import { recordTranslation } from '../translate-error';
@@ -13,6 +12,7 @@ import { currentVersion, lockedVersion } from './row-reads';
 import { cachedSql } from './sql-text';
 import { updateSql, versionColumn } from './update-statement';
 import type { RowUpdate, UpdateResult, VersionStrategy } from './version-strategy';
+import { versionFromDb } from './version-value';
 
 type Outcome = { readonly matched: false } | { readonly matched: true; readonly version: number };
 
@@ -50,7 +50,7 @@ export const triggerVersionStrategy: VersionStrategy = {
     if (checked && guard !== undefined) {
       const r = await runGuarded(db, session, statement(policy.held!, true), triggers, meta, pk);
       if (r.rowCount === 0) throw await conflict(db, session, meta, u.target, pk, 'update', policy.held, true);
-      return { version: integerFromDb(r.rows[0]?.[meta.version!.column]) ?? undefined };
+      return { version: versionFromDb(meta, pk, r.rows[0]?.[meta.version!.column]) };
     }
 
     // Inside the caller's transaction this is a savepoint, so a missing trigger undoes only this write.
@@ -59,7 +59,8 @@ export const triggerVersionStrategy: VersionStrategy = {
       if (held === null) return { matched: false };
       const r = await runGuarded(db, s, statement(held, guard !== undefined), triggers, meta, pk);
       if (r.rowCount === 0) return { matched: false };
-      const now = guard !== undefined ? integerFromDb(r.rows[0]?.[meta.version!.column]) : await currentVersion(db, s, meta, pk);
+      // Read inside the transaction: a version the library cannot use rolls the write back.
+      const now = guard !== undefined ? versionFromDb(meta, pk, r.rows[0]?.[meta.version!.column]) : await currentVersion(db, s, meta, pk);
       if (now === null || now === held) throw missingTrigger(meta, pk);
       return { matched: true, version: now };
     });

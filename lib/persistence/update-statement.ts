@@ -1,6 +1,7 @@
 import type { Database } from '../database';
 import type { FieldBinding, ModelMeta } from '../model-meta';
 import { cachedSql, positions, quote } from './sql-text';
+import { HIGHEST_RAISABLE_VERSION } from './version-value';
 
 /** The shape of one compare-and-swap UPDATE, which alone decides its text. */
 export interface UpdateShape {
@@ -11,6 +12,13 @@ export interface UpdateShape {
   readonly checked: boolean;
   /** A RETURNING list, or `undefined`. */
   readonly returning: string | undefined;
+  /**
+   * `AND version <= 2^53 - 2` in the WHERE clause: a write that raises a
+   * version it does not check (`disableConcurrency`) must not move one that
+   * other SQL left at the limit past it, and then fail to read it back after
+   * the write has landed.
+   */
+  readonly belowLimit?: boolean;
 }
 
 /**
@@ -21,12 +29,13 @@ export interface UpdateShape {
  * version, the RETURNING list's.
  */
 export function updateSql(db: Database, meta: ModelMeta, shape: UpdateShape): string {
-  const key = `update|${shape.checked}|${positions(db, meta, shape.changed)}|${shape.versionSet ?? ''}|${shape.returning ?? ''}`;
+  const key = `update|${shape.checked}|${shape.belowLimit === true}|${positions(db, meta, shape.changed)}|${shape.versionSet ?? ''}|${shape.returning ?? ''}`;
   return cachedSql(db, meta, key, () => {
     const sets = shape.changed.map((f) => `${quote(db, f.column)} = ?`);
     if (shape.versionSet !== undefined) sets.push(`${quote(db, meta.version!.column)} = ${shape.versionSet}`);
     let where = `${quote(db, meta.pk.column)} = ?`;
     if (shape.checked) where += ` AND ${quote(db, meta.version!.column)} = ?`;
+    if (shape.belowLimit === true) where += ` AND ${quote(db, meta.version!.column)} <= ${HIGHEST_RAISABLE_VERSION}`;
     const text = `UPDATE ${quote(db, meta.table)} SET ${sets.join(', ')} WHERE ${where}`;
     return shape.returning === undefined ? text : `${text} RETURNING ${shape.returning}`;
   });

@@ -1,6 +1,11 @@
 import { UsageError, ValidationError } from '../errors';
 import type { FieldBinding, ModelMeta } from '../model-meta';
 import { isOverridden, type Scope } from '../transactions/scope';
+import { HIGHEST_RAISABLE_VERSION, unusableHeldVersion } from './version-value';
+
+function pkOf(instance: object, meta: ModelMeta): unknown {
+  return (instance as Record<string, unknown>)[meta.pk.name];
+}
 
 /** How one write treats the version. */
 export interface VersionPolicy {
@@ -23,6 +28,8 @@ const UNVERSIONED: VersionPolicy = Object.freeze({ held: undefined, check: false
 export function versionPolicy(meta: ModelMeta, scope: Scope | undefined, instance: object, version: unknown, changed?: readonly FieldBinding[]): VersionPolicy {
   const field = meta.version;
   if (field === undefined) return UNVERSIONED;
+  // Loaded from a row whose version column is NULL: say so, and how to repair it.
+  if (version === null) throw unusableHeldVersion(meta, pkOf(instance, meta), null);
   const held = field.field.clean(version, meta.modelName, field.name);
   if (held === null) throw new ValidationError(meta.modelName, field.name, 'a saved instance needs a version number to check', held);
   const checkOff = !meta.concurrency.check || (scope !== undefined && isOverridden(scope, 'check', instance));
@@ -35,5 +42,8 @@ export function versionPolicy(meta: ModelMeta, scope: Scope | undefined, instanc
     );
   }
   const increment = !incrementOff && meta.concurrency.increment && field.field.incrementsFor(changed);
+  // One more would not be a safe integer: refuse before writing, not after
+  // the write has landed and its version cannot be read back.
+  if (held > HIGHEST_RAISABLE_VERSION && (increment || !field.field.canSkipIncrement)) throw unusableHeldVersion(meta, pkOf(instance, meta), held);
   return { held, check: !checkOff, increment };
 }

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from '../database';
 import { execute } from '../executor';
-import { integerFromDb } from '../fields/integer-field';
 import { nextClockVersion } from '../fields/version-clock';
 import type { ModelMeta } from '../model-meta';
 import type { Session } from '../transactions/session';
@@ -10,6 +9,7 @@ import { inTransaction } from './in-transaction';
 import { currentVersion } from './row-reads';
 import { updateSql, versionColumn } from './update-statement';
 import type { RowUpdate, UpdateResult, VersionStrategy } from './version-strategy';
+import { versionFromDb } from './version-value';
 
 /** How the UPDATE itself writes a new version: the `SET version = ...` part. */
 interface VersionMove {
@@ -56,7 +56,9 @@ class WrittenVersionStrategy implements VersionStrategy {
 export async function updateWith(u: RowUpdate, checked: boolean, move: VersionMove | undefined, readBack: boolean): Promise<UpdateResult> {
   const { db, session, meta, policy, pk } = u;
   const returning = readBack && db.adapter.supportsReturning ? versionColumn(db, meta) : undefined;
-  const sql = updateSql(db, meta, { changed: u.changed, versionSet: move?.set, checked, returning });
+  // An unchecked write that raises the version: it is not pinned at a safe one.
+  const belowLimit = !checked && move !== undefined;
+  const sql = updateSql(db, meta, { changed: u.changed, versionSet: move?.set, checked, returning, belowLimit });
   const bindings: unknown[] = [...u.values];
   if (move !== undefined) for (const b of move.bindings) bindings.push(b);
   bindings.push(meta.pk.field.toDb(pk as never));
@@ -78,9 +80,9 @@ export async function updateWith(u: RowUpdate, checked: boolean, move: VersionMo
   } else {
     const r = await execute(db, session, stmt);
     rowCount = r.rowCount;
-    if (returning !== undefined && rowCount > 0) version = integerFromDb(r.rows[0]?.[meta.version!.column]) ?? undefined;
+    if (returning !== undefined && rowCount > 0) version = versionFromDb(meta, pk, r.rows[0]?.[meta.version!.column]);
   }
-  if (rowCount === 0) throw await conflict(db, session, meta, u.target, pk, 'update', policy.held, checked);
+  if (rowCount === 0) throw await conflict(db, session, meta, u.target, pk, 'update', policy.held, checked, belowLimit);
   return { version };
 }
 

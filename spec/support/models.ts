@@ -53,7 +53,8 @@ export const VERSION_KINDS: readonly VersionKind[] = [
   {
     name: 'AutoIncVersionField',
     make: () => new AutoIncVersionField(),
-    isInitial: (v) => v === 1,
+    // Starts from the microsecond clock (a re-created row never meets an old copy), then +1 per save.
+    isInitial: (v) => Number.isSafeInteger(v) && v > 1_577_836_800_000_000,
     isNext: (prev, next) => next === prev + 1,
     saveStatements: ONE_STATEMENT,
     keptByDatabase: false,
@@ -61,7 +62,8 @@ export const VERSION_KINDS: readonly VersionKind[] = [
   {
     name: 'TriggerVersionField',
     make: () => new TriggerVersionField(),
-    isInitial: (v) => v === 1,
+    // Starts from the microsecond clock (a re-created row never meets an old copy), then +1 per save.
+    isInitial: (v) => Number.isSafeInteger(v) && v > 1_577_836_800_000_000,
     isNext: (prev, next) => next === prev + 1,
     // PostgreSQL: UPDATE ... RETURNING. SQLite, MySQL: BEGIN, UPDATE, SELECT, COMMIT.
     saveStatements: { sqlite: 4, postgres: 1, mysql: 4 },
