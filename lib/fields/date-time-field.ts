@@ -40,4 +40,8 @@ export class DateTimeField extends Field<Date> {
   override snapshot(value: Date | null): unknown {
     return value === null ? null : value.getTime();
   }
+
+  override fromSnapshot(snapshot: unknown): Date | null {
+    return snapshot === null ? null : new Date(snapshot as number);
+  }
 }
