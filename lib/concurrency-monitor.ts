@@ -129,7 +129,7 @@ export class ConcurrencyMonitor {
   #emit<E extends ConcurrencyEventName>(name: E, event: ConcurrencyEvents[E]): void {
     const set = this.#listeners.get(name);
     if (set === undefined || set.size === 0) return;
-    const frozen = Object.freeze({ ...event });
+    const frozen = Object.freeze({ ...event }) as ConcurrencyEvents[E];
     for (const listener of [...set]) {
       try {
         (listener as (e: ConcurrencyEvents[E]) => void)(frozen);
