@@ -16,6 +16,7 @@ export { Model } from './model';
 export type { Attributes, CreateAttributes, ModelClass, SaveOptions } from './model-types';
 export type { ModelConcurrencyOptions } from './model-meta';
 export { ModelQuery } from './model-query';
+export { restore } from './restore';
 
 // Fields
 export { Field } from './fields/field';
@@ -62,6 +63,19 @@ export {
   ConnectionLostError,
 } from './errors';
 export type { Operation, RetryReason, FailurePhase } from './errors';
+export { ConflictReport } from './conflict-report';
+export type { ConflictReportJSON, ConflictSides, MergeFunction, ResolveStrategy } from './conflict-report';
+
+// Observability: db.on(...) and db.stats()
+export type {
+  ConcurrencyEventName,
+  ConcurrencyEvents,
+  ConcurrencyStats,
+  ConflictEvent,
+  DeletedEvent,
+  ModelStats,
+  RetryEvent,
+} from './concurrency-monitor';
 
 // Migrations
 export { addVersionColumn } from './migrations/version-column';
