@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { AutoField, CharField, FloatField, IntegerField, IntegerVersionField, Model, TextField, ValidationError } from 'knex-concurrency';
+import { addVersionColumn, AutoField, AutoIncVersionField, CharField, FloatField, IntegerField, Model, TextField, ValidationError } from 'knex-concurrency';
 
 /** The example's one model: a product in stock. */
 export class Product extends Model {
@@ -12,7 +12,8 @@ export class Product extends Model {
     notes: new TextField({ default: '' }),
     // What the supplier charges: shown to staff on the pages, never in a JSON conflict report.
     supplierCost: new FloatField({ null: true, column: 'supplier_cost', private: true }),
-    version: new IntegerVersionField(),
+    // 1, 2, 3...: easy to read on the pages.
+    version: new AutoIncVersionField(),
   };
   declare id: number;
   declare name: string;
@@ -58,7 +59,7 @@ export async function ensureSchema(knex: Knex): Promise<void> {
     t.integer('stock').notNullable().defaultTo(0);
     t.text('notes').notNullable();
     t.double('supplier_cost').nullable();
-    t.integer('version').notNullable();
+    addVersionColumn(t);
   });
   for (const [name, price, stock, cost] of [
     ['Desk lamp', 39.9, 12, 21.5],
