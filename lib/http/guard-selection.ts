@@ -24,7 +24,13 @@ function parseSelection(Model_: ModelClass<Model>, selection: unknown): Selected
     if (m === null) throw new ValidationError(model, FIELD, `${JSON.stringify(entry)} is not a "pk,version" entry (e.g. "12,3")`, entry);
     // Posted keys are text; an integer key is compared as a number.
     const raw = meta.pk.field instanceof IntegerField ? Number(m[1]) : m[1];
-    const pk = meta.pk.field.clean(raw, model, meta.pk.name);
+    let pk: unknown;
+    try {
+      pk = meta.pk.field.clean(raw, model, meta.pk.name);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      throw new ValidationError(model, FIELD, `${JSON.stringify(entry)} does not start with a valid ${meta.pk.name}: ${err.message}`, entry);
+    }
     const version = Number(m[2]);
     const key = String(pk);
     const seen = byKey.get(key);
