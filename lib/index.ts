@@ -61,6 +61,9 @@ export {
   MissingTriggerError,
   RetryableError,
   ConnectionLostError,
+  TransactionClosedError,
+  DatabaseClosedError,
+  StatementTimeoutError,
 } from './errors';
 export type { Operation, RetryReason, FailurePhase } from './errors';
 export { ConflictReport } from './conflict-report';
@@ -97,4 +100,4 @@ export { createVersionTrigger, dropVersionTrigger, listVersionTriggers } from '.
 export type { InstalledVersionTrigger, TriggerConnection } from './migrations/version-triggers';
 export { checkVersionTriggers, checkTriggersAfterMigration } from './migrations/check-version-triggers';
 export type { TriggerSubject, VersionTriggerProblem } from './migrations/check-version-triggers';
-export { versionTriggerName } from './migrations/version-trigger-name';
+export { versionTriggerName } from './dialects/version-trigger-name';

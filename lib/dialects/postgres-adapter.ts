@@ -111,6 +111,8 @@ export class PostgresAdapter extends DialectAdapterBase {
     if (code !== undefined) {
       const retry = RETRY[code];
       if (retry) return { kind: retry[0], code, label: `PostgreSQL ${code} ${retry[1]}` };
+      // statement_timeout, pg_cancel_backend(): the statement is undone, the transaction aborted.
+      if (code === '57014') return { kind: 'statement-timeout', code, label: 'PostgreSQL 57014 query_canceled' };
       const lost = LOST[code] ?? (code.startsWith('08') ? 'connection_exception' : undefined);
       if (lost) return { kind: 'connection-lost', code, label: `PostgreSQL ${code} ${lost}` };
     }
