@@ -59,6 +59,19 @@ export interface ConcurrencyStats extends ModelStats {
   readonly byModel: Readonly<Record<string, Readonly<ModelStats>>>;
 }
 
+// The database a RetryableError came from, so retryOnConflict() can report its retry there.
+const errorDatabases = new WeakMap<object, { readonly monitor: ConcurrencyMonitor }>();
+
+/** @internal Notes the database whose statement raised `err`. */
+export function noteErrorDatabase(err: object, db: { readonly monitor: ConcurrencyMonitor }): void {
+  errorDatabases.set(err, db);
+}
+
+/** @internal The database noted for `err`, if any. */
+export function databaseOfError(err: object): { readonly monitor: ConcurrencyMonitor } | undefined {
+  return errorDatabases.get(err);
+}
+
 const EVENTS: readonly ConcurrencyEventName[] = ['conflict', 'deleted', 'retry'];
 const zero = (): ModelStats => ({ saves: 0, conflicts: 0, deleted: 0, retries: 0 });
 

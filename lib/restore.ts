@@ -1,26 +1,10 @@
 import { UsageError, ValidationError } from './errors';
 import { metaOf, Model } from './model';
-import type { ModelMeta } from './model-meta';
 import type { Attributes, ModelClass } from './model-types';
 import { unknownField } from './model-definition-errors';
-import { pendingAdoption as pending } from './row-adopter';
+import { instanceFromValues } from './instance-from-values';
 
 type Values = Record<string, unknown>;
-
-/**
- * @internal A saved instance whose values and dirty-tracking baseline are
- * `values` (already clean), built the way a load builds one.
- */
-export function instanceFromValues<T>(cls: new () => T, meta: ModelMeta, values: Values): T {
-  try {
-    pending.orig = meta.snapshotMutable(values);
-    pending.row = values;
-    return new cls();
-  } finally {
-    pending.row = undefined;
-    pending.orig = undefined;
-  }
-}
 
 /**
  * A saved instance rebuilt from values kept outside the database (the hidden

@@ -15,6 +15,7 @@ th, td { border: 1px solid #ccd; padding: .35rem .6rem; text-align: left; vertic
 th { background: #f2f4f8; }
 tr.conflict td { background: #fff1c2; } tr.conflict td.field { font-weight: 600; }
 tr.conflict td.field::after { content: " \\26A0"; color: #b35c00; }
+td.keep { white-space: nowrap; } td.changed { font-weight: 600; }
 .notice { background: #e5f6e8; border: 1px solid #8c8; padding: .5rem .8rem; }
 .error { background: #fde8e8; border: 1px solid #d88; padding: .5rem .8rem; }
 label { display: block; margin: .6rem 0 .2rem; font-weight: 600; }
@@ -90,8 +91,8 @@ export function conflictPage(err: RecordModifiedError, token: string): string {
     const radio = (side: 'mine' | 'theirs', checked: boolean): string =>
       `<label style="display:inline;font-weight:normal"><input type="radio" name="choice.${n}" value="${side}" id="choice-${n}-${side}"${checked ? ' checked' : ''}> ${side}</label>`;
     return `<tr id="row-${n}"${conflicting.has(n) ? ' class="conflict"' : ''}><td class="field">${escape(f.label)}</td>
-<td class="original">${cell(original[n])}</td><td class="mine">${cell(mine[n])}</td><td class="theirs">${cell(theirs[n])}</td>
-<td>${radio('mine', pickMine)} ${radio('theirs', !pickMine)}</td></tr>`;
+<td class="original">${cell(original[n])}</td><td class="mine${byMe ? ' changed' : ''}">${cell(mine[n])}</td><td class="theirs${report.changedByThem.includes(n) ? ' changed' : ''}">${cell(theirs[n])}</td>
+<td class="keep">${radio('mine', pickMine)} ${radio('theirs', !pickMine)}</td></tr>`;
   }).join('\n');
   const fields = report.conflictingFields.length;
   return page(
