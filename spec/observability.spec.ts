@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { RecordDeletedError, RecordModifiedError, retryOnConflict, type ConflictEvent, type DeletedEvent, type RetryEvent } from '../lib';
+import { RecordDeletedError, RecordModifiedError, RetryableError, retryOnConflict, type ConflictEvent, type DeletedEvent, type RetryEvent } from '../lib';
 import { rejection } from './support/expect-error';
 import { forEachDialect } from './support/for-each-dialect';
 import { createProductTable, productModel, VERSION_KINDS } from './support/models';
+import { useSessions } from './support/session';
 
 // Contention made visible: db.on(...) events and db.stats() counters.
 forEachDialect('observability: db.on() and db.stats()', (d) => {
@@ -119,5 +120,52 @@ forEachDialect('observability: db.on() and db.stats()', (d) => {
     expect(other.stats().saves).to.equal(1);
     expect(d.db.stats().saves).to.equal(2);
     expect(() => d.db.on('nope' as 'conflict', () => undefined)).to.throw(TypeError, /unknown event "nope"/);
+  });
+
+  describe('a transaction the database aborted', () => {
+    const session = useSessions(d, 'observed_aborts', kind);
+
+    it("its retry is reported on the database whose statement failed, under '(transaction)'", async () => {
+      // As in lock-waits.spec: a transaction that read the row before another
+      // writer changed it is aborted (SQLite busy, PostgreSQL serialization
+      // failure, MariaDB snapshot isolation) and retryOnConflict() runs it again.
+      const H = session();
+      const W = session({ userKnex: true, snapshotIsolation: true });
+      const isolation = d.pick<'repeatable read' | undefined>({ sqlite: undefined, postgres: 'repeatable read', mysql: 'repeatable read' });
+      const retries: RetryEvent[] = [];
+      W.db.on('retry', (e) => retries.push(e));
+      const p = await H.Product.create({ name: 'x', stock: 0 });
+      let runs = 0;
+      await retryOnConflict(
+        () =>
+          W.db.transaction(
+            async () => {
+              runs++;
+              const w = await W.Product.get(p.id);
+              if (runs === 1) {
+                const h = await H.Product.get(p.id);
+                h.stock += 10;
+                await h.save();
+              }
+              w.stock += 1;
+              await w.save();
+            },
+            isolation ? { isolationLevel: isolation } : undefined,
+          ),
+        { delayMs: () => 0 },
+      );
+      expect(runs).to.equal(2);
+      expect(retries).to.have.length(1);
+      // A MariaDB without innodb_snapshot_isolation re-reads the latest row: the compare-and-swap reports the conflict instead.
+      if (retries[0]!.error instanceof RecordModifiedError) {
+        expect(d.name).to.equal('mysql');
+        expect(W.db.stats().byModel['Product']).to.deep.include({ retries: 1 });
+      } else {
+        expect(retries[0]!.error).to.be.instanceOf(RetryableError);
+        expect(retries[0]).to.include({ model: undefined, attempt: 1 });
+        expect(W.db.stats().byModel['(transaction)']).to.deep.include({ retries: 1 });
+      }
+      expect(H.db.stats().retries).to.equal(0);
+    });
   });
 });
