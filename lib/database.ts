@@ -132,11 +132,6 @@ export class Database {
     this.monitor.reset();
   }
 
-  /** The Knex instance or transaction that a model call made here should use. */
-  runner(): Knex | Knex.Transaction {
-    return findFrame(currentScope()?.frame, this)?.trx ?? this.knex;
-  }
-
   /**
    * @internal Admits one model call (`what` names it in errors): in the
    * transaction open here, or on the pool. Refused before any SQL when the
@@ -160,7 +155,7 @@ export class Database {
     if (typed instanceof RetryableError) noteErrorDatabase(typed, this);
     if (typed instanceof KnexConcurrencyError) return typed;
     // After close() the pool refuses to lend connections (tarn's "aborted").
-    if (this.#closed) return new DatabaseClosedError('A statement was waiting for a connection', { cause: err });
+    if (this.#closed && context.acquire === true) return new DatabaseClosedError('A call was waiting for a connection', { cause: err });
     if (context.inTransaction) {
       // Once a failure ended the transaction, Knex refuses its statements with
       // a plain Error: report the failure that ended it instead.

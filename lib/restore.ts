@@ -1,5 +1,6 @@
 import { UsageError, ValidationError } from './errors';
-import { metaOf, Model } from './model';
+import { Model } from './model';
+import { metaOf } from './model-registry';
 import type { Attributes, ModelClass } from './model-types';
 import { unknownField } from './model-definition-errors';
 import { instanceFromValues } from './instance-from-values';

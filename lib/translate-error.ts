@@ -8,6 +8,8 @@ export interface FailureContext {
   readonly inTransaction: boolean;
   /** The statement could have changed rows (anything but a SELECT). */
   readonly write: boolean;
+  /** It failed waiting for a connection from the pool, before anything was sent. */
+  readonly acquire?: boolean;
 }
 
 // One driver error can be seen twice, by the transaction's `query-error`

@@ -1,6 +1,7 @@
 import { UsageError, ValidationError } from '../errors';
 import { IntegerField } from '../fields/integer-field';
-import { metaOf, type Model } from '../model';
+import type { Model } from '../model';
+import { metaOf } from '../model-registry';
 import type { ModelClass } from '../model-types';
 import { StaleSelectionError, type StaleRow } from './http-errors';
 

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { UsageError } from '../errors';
-import { metaOf, Model, rowIdentity } from '../model';
+import { Model, rowIdentity } from '../model';
+import { metaOf } from '../model-registry';
 import { InvalidVersionTokenError } from './http-errors';
 
 /**
