@@ -61,6 +61,8 @@ forEachDialect('the conflict report on RecordModifiedError', (d) => {
 
       it('a field both sides set to the same value is no conflict, and logs stay small', async () => {
         const { err } = await conflict({ name: 'same', price: 12 }, { name: 'same' });
+        expect(err.conflictReport!.changedByMe).to.deep.equal(['name']);
+        expect(err.conflictReport!.changedByThem).to.deep.equal(['name', 'price']);
         expect(err.conflictingFields).to.deep.equal([]);
         // The values are not own enumerable properties: inspecting the error does not dump them.
         expect(Object.keys(err)).not.to.include.members(['original', 'attempted', 'current']);
