@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { DialectAdapter, DialectName } from './dialects/dialect-adapter';
-import { ConnectionLostError, DatabaseClosedError, KnexConcurrencyError } from './errors';
+import { ConcurrencyMonitor, noteErrorDatabase, type ConcurrencyEventName, type ConcurrencyEvents, type ConcurrencyStats } from './concurrency-monitor';
+import { ConnectionLostError, DatabaseClosedError, KnexConcurrencyError, RetryableError } from './errors';
 import { discardConnection, runTransaction, type TransactionOptions } from './transactions/run-transaction';
 import { currentScope } from './transactions/scope';
 import { autocommitSession, openSession, type Session } from './transactions/session';
@@ -34,6 +35,8 @@ export class Database {
   readonly #checkedConnections = new WeakSet<object>();
   readonly #autocommit: Session;
   #closed = false;
+  /** @internal Contention counters and listeners (see `on()` and `stats()`). */
+  readonly monitor = new ConcurrencyMonitor();
 
   /** @internal Use `connect()`. */
   constructor(knex: Knex, adapter: DialectAdapter, ownsKnex: boolean) {
@@ -85,6 +88,51 @@ export class Database {
   }
 
   /**
+   * Listens for contention on this database: `'conflict'` (a save or delete
+   * refused because someone changed the row: model, pk, versions,
+   * conflicting fields), `'deleted'` (refused because the row is gone) and
+   * `'retry'` (`retryOnConflict()` runs its function again). Listeners run
+   * synchronously and must not throw (one that does is reported as a process
+   * warning, never as the write's error).
+   *
+   * @example
+   * ```ts
+   * db.on('conflict', (e) => metrics.increment('db.conflict', { model: e.model }));
+   * db.on('retry', (e) => log.info(`retry ${e.attempt} of ${e.model ?? 'a transaction'}`));
+   * ```
+   */
+  on<E extends ConcurrencyEventName>(event: E, listener: (event: ConcurrencyEvents[E]) => void): this {
+    this.monitor.on(event, listener);
+    return this;
+  }
+
+  /** Removes a listener added with `on()`. */
+  off<E extends ConcurrencyEventName>(event: E, listener: (event: ConcurrencyEvents[E]) => void): this {
+    this.monitor.off(event, listener);
+    return this;
+  }
+
+  /**
+   * Counts since `connect()` (or `resetStats()`): saves, conflicts,
+   * deletions met and retries, in total and per model, so contention can be
+   * graphed.
+   *
+   * @example
+   * ```ts
+   * const { conflicts, byModel } = db.stats();
+   * console.log(conflicts, byModel.Product?.conflicts);
+   * ```
+   */
+  stats(): ConcurrencyStats {
+    return this.monitor.stats();
+  }
+
+  /** Sets the counts of `stats()` back to zero. */
+  resetStats(): void {
+    this.monitor.reset();
+  }
+
+  /**
    * @internal Admits one model call (`what` names it in errors): in the
    * transaction open here, or on the pool. Refused before any SQL when the
    * transaction is over or the database closed. End the session when done.
@@ -104,6 +152,7 @@ export class Database {
   failure(err: unknown, context: FailureContext, connection?: object): unknown {
     const typed = translateError(this.adapter, err, context);
     if (typed instanceof ConnectionLostError && connection !== undefined) discardConnection(connection, typed);
+    if (typed instanceof RetryableError) noteErrorDatabase(typed, this);
     if (typed instanceof KnexConcurrencyError) return typed;
     // After close() the pool refuses to lend connections (tarn's "aborted").
     if (this.#closed && context.acquire === true) return new DatabaseClosedError('A call was waiting for a connection', { cause: err });

@@ -8,6 +8,7 @@
  */
 
 import type { Model } from './model';
+import type { ConflictReport, ConflictReportJSON, ResolveStrategy } from './conflict-report';
 
 export type Operation = 'update' | 'delete';
 
@@ -21,6 +22,14 @@ export class KnexConcurrencyError extends Error {
 
 function hide(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: false, configurable: true, writable: false });
+}
+
+let attachReport: (err: RecordModifiedError, report: ConflictReport) => void;
+
+/** @internal Gives a conflict error its report (the write path builds both). */
+export function withConflictReport<E extends RecordModifiedError>(err: E, report: ConflictReport): E {
+  attachReport(err, report);
+  return err;
 }
 
 /**
@@ -88,6 +97,90 @@ export class RecordModifiedError<T extends Model = Model> extends KnexConcurrenc
    */
   isFor<M extends Model>(cls: abstract new () => M): this is RecordModifiedError<M> {
     return this.target instanceof cls;
+  }
+
+  #report: ConflictReport | undefined;
+
+  static {
+    attachReport = (err, report) => {
+      err.#report = report;
+    };
+  }
+
+  /**
+   * The conflict report: the values as loaded, as attempted and as they are
+   * now, and which fields each side changed. `undefined` for a conflict the
+   * library raised without one (a bulk write).
+   */
+  get conflictReport(): ConflictReport | undefined {
+    return this.#report;
+  }
+
+  /** Every field as the instance loaded it (its baseline when it tried to write). */
+  get original(): Readonly<Record<string, unknown>> | undefined {
+    return this.#report?.original;
+  }
+
+  /** Every field as the caller tried to write it; `null` for a delete. */
+  get attempted(): Readonly<Record<string, unknown>> | null | undefined {
+    return this.#report?.attempted;
+  }
+
+  /** The row in the database now, hydrated; `null` when it is gone. */
+  get current(): Readonly<Record<string, unknown>> | null | undefined {
+    return this.#report?.current;
+  }
+
+  /** Fields changed both by the caller and by someone else since the load. */
+  get conflictingFields(): readonly string[] {
+    return this.#report?.conflictingFields ?? [];
+  }
+
+  /**
+   * An instance at the row's current version with the conflict settled:
+   * `'mine'` (the caller's changes win), `'theirs'` (they are dropped), or a
+   * function choosing each field changed by both sides. Ready to `save()`,
+   * which checks the version again.
+   *
+   * @example
+   * ```ts
+   * } catch (err) {
+   *   if (!(err instanceof RecordModifiedError) || err instanceof RecordDeletedError) throw err;
+   *   const merged = err.resolve<Product>((field, { mine, theirs }) => (field === 'stock' ? Math.min(mine as number, theirs as number) : mine));
+   *   await merged.save();
+   * }
+   * ```
+   */
+  resolve<T extends object = object>(strategy: ResolveStrategy): T {
+    return this.#needReport().resolve<T>(strategy);
+  }
+
+  /**
+   * The caller's changes merged on top of everyone else's when no field was
+   * changed by both; throws `UsageError` naming the fields when some were.
+   */
+  mergeIfDisjoint<T extends object = object>(): T {
+    return this.#needReport().mergeIfDisjoint<T>();
+  }
+
+  /** The error as JSON, its conflict report without the model's private fields. */
+  toJSON(): Record<string, unknown> & { conflict?: ConflictReportJSON } {
+    const out: Record<string, unknown> & { conflict?: ConflictReportJSON } = {
+      name: this.name,
+      message: this.message,
+      model: this.model,
+      pk: this.pk,
+      operation: this.operation,
+      expectedVersion: this.expectedVersion,
+      actualVersion: this.actualVersion,
+    };
+    if (this.#report !== undefined) out.conflict = this.#report.toJSON();
+    return out;
+  }
+
+  #needReport(): ConflictReport {
+    if (this.#report === undefined) throw new UsageError(`this conflict of ${this.model} ${String(this.pk)} carries no report to resolve; refresh() the instance and re-apply the change`);
+    return this.#report;
   }
 
   private static describe(d: { model: string; pk: unknown; operation: Operation; expectedVersion: number | null; actualVersion: number | null }): string {

@@ -17,6 +17,7 @@ export { Model } from './model';
 export type { Attributes, CreateAttributes, ModelClass, SaveOptions } from './model-types';
 export type { ModelConcurrencyOptions } from './model-meta';
 export { ModelQuery } from './model-query';
+export { restore } from './restore';
 
 // Fields
 export { Field } from './fields/field';
@@ -67,6 +68,19 @@ export {
   StatementTimeoutError,
 } from './errors';
 export type { Operation, RetryReason, FailurePhase } from './errors';
+export { ConflictReport } from './conflict-report';
+export type { ConflictReportJSON, ConflictSides, MergeFunction, ResolveStrategy } from './conflict-report';
+
+// Observability: db.on(...) and db.stats()
+export type {
+  ConcurrencyEventName,
+  ConcurrencyEvents,
+  ConcurrencyStats,
+  ConflictEvent,
+  DeletedEvent,
+  ModelStats,
+  RetryEvent,
+} from './concurrency-monitor';
 
 // Migrations
 export { addVersionColumn } from './migrations/version-column';

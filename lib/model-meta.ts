@@ -59,6 +59,12 @@ export class ModelMeta {
    * that `bind()` followed by `applyConcurrencyCheck()` still works.
    */
   readonly #unversioned: boolean;
+  /**
+   * Fields whose values never appear in a serialized conflict report: those
+   * declared `{ private: true }`, and, when the class declares
+   * `static reportFields = [...]` (an allow-list), every field not in it.
+   */
+  readonly privateFields: ReadonlySet<string>;
   /** Set once the class has been checked for class fields that shadow model fields. */
   shadowingChecked = false;
 
@@ -122,6 +128,7 @@ export class ModelMeta {
     if (problem !== undefined) throw new ModelDefinitionError(name, problem);
     this.concurrency = concurrencyOptions(name, (cls as { concurrency?: unknown }).concurrency, this.version);
     this.#unversioned = this.version === undefined && this.concurrency.check;
+    this.privateFields = privateFields(name, fields, (cls as { reportFields?: unknown }).reportFields);
     this.hydrate = compileHydrator(this.converted);
     this.hydrateArray = compileArrayHydrator(this.fields, new Set(this.converted));
   }
@@ -174,6 +181,19 @@ function unversionedError(model: string): ModelDefinitionError {
       '(version: new IntegerVersionField(), with addVersionColumn(t) in a migration), ' +
       'or declare that it writes unchecked, last writer wins: static concurrency = { enabled: false };',
   );
+}
+
+function privateFields(model: string, fields: readonly FieldBinding[], allowed: unknown): ReadonlySet<string> {
+  const hidden = new Set(fields.filter((f) => f.field.private).map((f) => f.name));
+  if (allowed === undefined) return hidden;
+  if (!Array.isArray(allowed) || allowed.some((n) => typeof n !== 'string')) {
+    throw new ModelDefinitionError(model, "static reportFields lists the property names a conflict report may show: static reportFields = ['name', 'price'];");
+  }
+  for (const n of allowed as string[]) {
+    if (!fields.some((f) => f.name === n)) throw new ModelDefinitionError(model, `static reportFields names "${n}", which is not a field`);
+  }
+  for (const f of fields) if (!(allowed as string[]).includes(f.name)) hidden.add(f.name);
+  return hidden;
 }
 
 function concurrencyOptions(model: string, declared: unknown, version: VersionBinding | undefined): ModelMeta['concurrency'] {

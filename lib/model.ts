@@ -8,7 +8,7 @@ import { bindDatabase, databaseOf } from './model-binding';
 import { constructorArguments, shadowingError, unknownField } from './model-definition-errors';
 import { checkedMeta, metaOf, registerModelBase } from './model-registry';
 import type { CreateArguments, CreateAttributes, ModelClass, SaveOptions } from './model-types';
-import { DoesNotExist, UsageError, ValidationError } from './errors';
+import { DoesNotExist, RecordModifiedError, UsageError, ValidationError } from './errors';
 import { serialized } from './instance-queue';
 import { ModelMeta, type FieldBinding } from './model-meta';
 import { ModelQuery } from './model-query';
@@ -17,6 +17,7 @@ import { insertRow } from './persistence/insert-row';
 import { selectByPk } from './persistence/row-reads';
 import { updateRow } from './persistence/update-row';
 import { versionPolicy } from './persistence/version-policy';
+import { reportConflict } from './report-conflict';
 import { compileAdopter, pendingAdoption as pending } from './row-adopter';
 import { currentScope } from './transactions/scope';
 import type { Session } from './transactions/session';
@@ -275,6 +276,10 @@ export class Model {
       this.#remember(session);
       if (meta.version !== undefined && result.version !== undefined) this.#values[meta.version.name] = result.version;
       this.#settle(meta, changed, written);
+      db.monitor.saved(meta.modelName);
+    } catch (err) {
+      if (err instanceof RecordModifiedError) throw reportConflict(db, cls, meta, err, this.#values, this.#orig, { changed, written });
+      throw err;
     } finally {
       session.end();
     }
@@ -305,6 +310,9 @@ export class Model {
       await deleteRow(db, session, meta, this, this.#values[meta.pk.name], policy);
       this.#remember(session);
       this.#state = DELETED;
+    } catch (err) {
+      if (err instanceof RecordModifiedError) throw reportConflict(db, cls, meta, err, this.#values, this.#orig, null);
+      throw err;
     } finally {
       session.end();
     }
@@ -367,6 +375,7 @@ export class Model {
       const pk = await insertRow(db, session, meta, values);
       this.#remember(session);
       this.#adoptInserted(meta, values, pk, orig);
+      db.monitor.saved(meta.modelName);
     } finally {
       session.end();
     }

@@ -1,4 +1,6 @@
+import { databaseOfError, type ConcurrencyMonitor } from './concurrency-monitor';
 import { RecordDeletedError, RecordModifiedError, RetryableError, UsageError } from './errors';
+import { databaseOf } from './model-binding';
 import { currentScope } from './transactions/scope';
 
 export interface RetryOptions {
@@ -32,7 +34,8 @@ export function isRetryable(err: unknown): boolean {
  * may have been applied, and repeating it blindly could apply it twice.
  * Open the transaction inside `fn`, so each run gets a fresh one; calling
  * this inside a transaction is refused, because every retry would see the
- * same snapshot.
+ * same snapshot. Each retry is reported to the database's `'retry'`
+ * listeners (`db.on('retry', ...)`) and counted in `db.stats()`.
  *
  * @example
  * ```ts
@@ -60,7 +63,23 @@ export async function retryOnConflict<T>(fn: () => Promise<T> | T, options: Retr
     } catch (err) {
       if (attempt >= attempts || !isRetryable(err)) throw err;
       const ms = delay(attempt);
+      reportRetry(err as Error, attempt, ms);
       if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
     }
   }
+}
+
+/** Tells the database the failed run belonged to (its `'retry'` listeners and `stats()`) about the retry. */
+function reportRetry(err: Error, attempt: number, delayMs: number): void {
+  let db: { readonly monitor: ConcurrencyMonitor } | undefined;
+  let model: string | undefined;
+  let pk: unknown;
+  if (err instanceof RecordModifiedError) {
+    model = err.model;
+    pk = err.pk;
+    db = databaseOf(err.target.constructor);
+  } else {
+    db = databaseOfError(err);
+  }
+  db?.monitor.retry({ model, pk, attempt, delayMs, error: err });
 }

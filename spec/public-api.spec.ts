@@ -10,6 +10,7 @@ const EXPORTS = [
   'BooleanField',
   'CharField',
   'ConditionalVersionField',
+  'ConflictReport',
   'ConnectionLostError',
   'Database',
   'DatabaseClosedError',
@@ -58,12 +59,35 @@ const EXPORTS = [
   'getRevision',
   'isChanged',
   'migrate',
+  'restore',
   'listVersionTriggers',
   'retryOnConflict',
   'versionTriggerName',
 ];
 
 const root = path.resolve(__dirname, '..', '..');
+
+// The subpath entry points (knex-concurrency/http, /express, /fastify), pinned the same way.
+const SUBPATH_EXPORTS: Record<string, string[]> = {
+  http: [
+    'InvalidPreconditionError',
+    'InvalidVersionTokenError',
+    'PROBLEM_CONTENT_TYPE',
+    'PreconditionFailedError',
+    'PreconditionRequiredError',
+    'StaleSelectionError',
+    'checkIfMatch',
+    'etag',
+    'guardSelection',
+    'isNotModified',
+    'parseEntityTags',
+    'problemFor',
+    'signVersion',
+    'verifyVersion',
+  ],
+  express: ['problemHandler', 'requireIfMatch', 'sendWithETag'],
+  fastify: ['problemErrorHandler', 'replyWithETag', 'requireIfMatch'],
+};
 
 describe('public API', () => {
   it('lib/index exports exactly the pinned names', () => {
@@ -80,6 +104,18 @@ describe('public API', () => {
       { cwd: root },
     ).toString().trim();
     expect(esm).to.equal('functionfunctionfunction');
+  });
+
+  it('the subpaths export exactly the pinned names, load through the package name, and load no web framework', () => {
+    for (const [sub, names] of Object.entries(SUBPATH_EXPORTS)) {
+      const script =
+        `const m = require('knex-concurrency/${sub}'); ` +
+        `const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](express|fastify)[\\\\/]/.test(f)); ` +
+        `console.log(JSON.stringify({ names: Object.keys(m).sort(), loaded }))`;
+      const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: root }).toString()) as { names: string[]; loaded: string[] };
+      expect(out.names, sub).to.deep.equal([...names].sort());
+      expect(out.loaded, `${sub} must not load a web framework`).to.deep.equal([]);
+    }
   });
 
   it('errors share one root and keep their names', () => {

@@ -49,4 +49,8 @@ export class DateTimeField<O extends FieldOptions<Date> = {}> extends Field<Date
   override snapshot(value: Date | null): unknown {
     return value === null ? null : value.getTime();
   }
+
+  override fromSnapshot(snapshot: unknown): Date | null {
+    return snapshot === null ? null : new Date(snapshot as number);
+  }
 }

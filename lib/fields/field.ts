@@ -12,6 +12,12 @@ export interface FieldOptions<T> {
   default?: T | (() => T);
   /** Marks the primary key (an `AutoField` is one already). */
   primaryKey?: boolean;
+  /**
+   * Keeps the value out of every serialized conflict report (`JSON.stringify`
+   * of a `RecordModifiedError`, the HTTP 409 problem document): a password
+   * hash, a token, personal data.
+   */
+  private?: boolean;
 }
 
 /** Raised by `Field.check` with a short reason; the model turns it into a `ValidationError` naming the field. */
@@ -52,6 +58,11 @@ export abstract class Field<T = unknown, O extends FieldOptions<T> = FieldOption
 
   get primaryKey(): boolean {
     return this.options.primaryKey === true;
+  }
+
+  /** Whether the value is left out of serialized conflict reports. */
+  get private(): boolean {
+    return this.options.private === true;
   }
 
   /** True when the database generates the value on insert (auto-increment keys). */
@@ -167,6 +178,11 @@ export abstract class Field<T = unknown, O extends FieldOptions<T> = FieldOption
   /** A comparable snapshot for dirty tracking of mutable values. */
   snapshot(value: T | null): unknown {
     return value;
+  }
+
+  /** The value a snapshot was taken of (a fresh copy for a mutable value). */
+  fromSnapshot(snapshot: unknown): T | null {
+    return snapshot as T | null;
   }
 }
 

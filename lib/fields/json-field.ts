@@ -99,4 +99,8 @@ export class JsonField<T = unknown, O extends FieldOptions<T> = FieldOptions<T>>
   override snapshot(value: T | null): unknown {
     return value === null ? null : JSON.stringify(value);
   }
+
+  override fromSnapshot(snapshot: unknown): T | null {
+    return snapshot === null ? null : (JSON.parse(snapshot as string) as T);
+  }
 }

@@ -33,6 +33,19 @@ export async function currentVersion(db: Database, session: Session, meta: Model
 }
 
 /**
+ * The whole row now (latest committed or our own), as read (hydrate it), or `null` if it
+ * is gone: what a conflict reads to tell modified from deleted, and to report
+ * what the row holds, in the same one statement.
+ */
+export async function currentRow(db: Database, session: Session, meta: ModelMeta, pk: unknown): Promise<Values | null> {
+  // As in currentVersion: the suffix only inside a transaction.
+  const suffix = session.frame === undefined ? '' : db.adapter.latestRowReadSuffix;
+  const sql = cachedSql(db, meta, `current-row|${suffix}`, () => `SELECT ${selectList(db, meta)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?${suffix}`);
+  const { rows } = await execute(db, session, { sql, bindings: [meta.pk.field.toDb(pk as never)], method: 'select' });
+  return (rows[0] as Values | undefined) ?? null;
+}
+
+/**
  * The row's version, read inside a transaction so that no other writer can
  * change the row before commit (`FOR UPDATE`); `null` if the row is gone.
  */
