@@ -6,7 +6,8 @@
 
 // Connecting
 export { connect } from './connect';
-export type { ConnectTarget } from './connect';
+export type { ConnectOptions, ConnectTarget } from './connect';
+export type { DatabaseLogger } from './knex-log';
 export { Database } from './database';
 export type { TransactionOptions } from './database';
 export type { DialectName } from './dialects/dialect-adapter';
@@ -60,8 +61,9 @@ export {
   MissingTriggerError,
   RetryableError,
   ConnectionLostError,
+  DatabaseUnavailableError,
 } from './errors';
-export type { Operation, RetryReason, FailurePhase } from './errors';
+export type { Operation, RetryReason, FailurePhase, UnavailableReason } from './errors';
 
 // Migrations
 export { addVersionColumn } from './migrations/version-column';
