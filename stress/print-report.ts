@@ -16,8 +16,9 @@ export function formatReport(r: StressReport): string {
   const classes = Object.entries(r.failuresByClass).sort((a, b) => b[1] - a[1]);
   if (o.faults || classes.length > 0) lines.push(`  typed failures: ${classes.length === 0 ? 'none' : classes.map(([name, n]) => `${name} ${n}`).join(', ')}`);
   for (const f of r.faults) {
+    const recovery = o.dialect === 'sqlite' ? `next save ${ms(f.firstAckMs)} after the kill` : `database back after ${ms(f.downMs)}, first save ${ms(f.firstAckMs)} later (${ms(f.recoveryMs)} after the fault)`;
     lines.push(
-      `  fault ${f.n}: ${f.what}; database back after ${ms(f.downMs)}, first save ${ms(f.firstAckMs)} later (${ms(f.recoveryMs)} after the fault); ` +
+      `  fault ${f.n}: ${f.what}; ${recovery}; ` +
         `${f.rateBefore.toFixed(0)}/s before, ${f.rateAfter.toFixed(0)}/s after; ${f.failures} typed failure(s), ${f.failuresAfterUp} after it answered`,
     );
   }

@@ -119,7 +119,8 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
       indeterminateApplied: new Set(applied).size,
       conflicts: sum((r) => r.conflicts),
       retryable: sum((r) => r.retryable),
-      retries: sum((r) => r.runs) - history.acks.length - sum((r) => r.failed) - history.indeterminate.size,
+      // Counted by the processes that ran to the end (a killed one takes its counts with it).
+      retries: sum((r) => r.runs - r.acked - r.failed - r.unknown),
       seconds,
       throughput: history.acks.length / seconds,
       failuresByClass: tally(history.failures.map((f) => f.name)),

@@ -57,6 +57,9 @@ export interface WorkerResult {
   retryable: number;
   /** Read-modify-write runs in all. */
   runs: number;
+  /** Increments acknowledged, and given up as of unknown outcome. */
+  acked: number;
+  unknown: number;
   /** Anything unexpected (an error that is not the library's typed error for the situation); fails the run. */
   errors: string[];
 }
@@ -101,7 +104,7 @@ export function failureName(err: unknown): string {
 async function main(task: WorkerTask): Promise<WorkerResult> {
   const db = connect(task.url);
   const Counter = counterModel(db, task.table, stressKind(task.kind));
-  const result: WorkerResult = { failed: 0, conflicts: 0, retryable: 0, runs: 0, errors: [] };
+  const result: WorkerResult = { failed: 0, conflicts: 0, retryable: 0, runs: 0, acked: 0, unknown: 0, errors: [] };
   let stopping = false;
   try {
     await Counter.get(task.rowIds[0]!);
@@ -151,6 +154,7 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
           try {
             const ack = await increment(token, inTransaction);
             send({ type: 'ack', ack, at: Date.now() });
+            result.acked++;
             break;
           } catch (err) {
             const unknown = err instanceof ConnectionLostError && err.outcomeUnknown;
@@ -160,6 +164,7 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
             if (unknown) {
               // Never blindly repeated: it may have been applied.
               send({ type: 'unknown', token });
+              result.unknown++;
               break;
             }
             if ((err instanceof DatabaseUnavailableError || err instanceof ConnectionLostError) && task.faults && Date.now() - since < GIVE_UP_MS) {
