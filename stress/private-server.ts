@@ -164,6 +164,16 @@ export abstract class PrivateServer {
     this.signalGroup(child, 'SIGKILL');
   }
 
+  /**
+   * Sends `signal` to the server process alone (PostgreSQL: SIGTERM begins a
+   * smart shutdown, which waits for open sessions); `exited` resolves when it
+   * has gone.
+   */
+  signal(signal: NodeJS.Signals): { exited: Promise<void> } {
+    this.#child?.kill(signal);
+    return { exited: this.#exited ?? Promise.resolve() };
+  }
+
   /** SIGKILL to the server and every process it started (PostgreSQL's backends included), as a crash would. */
   async kill(): Promise<void> {
     const child = this.#child;
