@@ -4,7 +4,7 @@ import type { Database } from './database';
 import { bindDatabase, databaseOf } from './model-binding';
 import { shadowingError, unknownField } from './model-definition-errors';
 import type { CreateAttributes, ModelClass, SaveOptions } from './model-types';
-import { DoesNotExist, UsageError, ValidationError } from './errors';
+import { ConnectionLostError, DoesNotExist, UsageError, ValidationError } from './errors';
 import { ModelMeta, type FieldBinding } from './model-meta';
 import { ModelQuery } from './model-query';
 import { deleteRow, insertRow, selectByPk, updateRow, type VersionPolicy } from './persistence';
@@ -273,6 +273,7 @@ export class Model {
     const db = databaseOf(cls);
     const scope = currentScope();
     const pk = this.#values[meta.pk.name];
+    if (pk === undefined) throw uncertainError(meta, pk, 'refreshed');
     const row = await selectByPk(db, db.runner(), meta, pk);
     if (row === undefined) throw new DoesNotExist(meta.modelName, pk);
     this.#remember(db, scope);
@@ -303,7 +304,11 @@ export class Model {
     if (values[meta.pk.name] === null) values[meta.pk.name] = undefined;
     if (meta.version !== undefined) values[meta.version.name] = meta.version.field.initialVersion();
     const scope = currentScope();
-    const pk = await insertRow(db, db.runner(), meta, values);
+    const pk = await insertRow(db, db.runner(), meta, values).catch((err: unknown) => {
+      // The row may exist (its key unknown): saving again could insert it twice.
+      if (err instanceof ConnectionLostError && err.outcomeUnknown) this.#state = UNCERTAIN;
+      throw err;
+    });
     this.#remember(db, scope);
     values[meta.pk.name] = pk;
     this.#values = values;
@@ -500,6 +505,12 @@ function rememberLoaded<M extends Model>(db: Database, instances: M[]): M[] {
 }
 
 function uncertainError(meta: ModelMeta, pk: unknown, verb: string): UsageError {
+  if (pk === undefined) {
+    return new UsageError(
+      `This new ${meta.modelName} cannot be ${verb}: its insert's outcome is unknown (the connection was lost), so the row may exist, under a key nobody was told. ` +
+        `Saving it again could insert it twice. Look the row up (${meta.modelName}.query()) and create a new instance only if it is not there.`,
+    );
+  }
   return new UsageError(
     `${meta.modelName} ${String(pk)} cannot be ${verb}: it was loaded or written in a transaction that rolled back (or whose outcome is unknown), ` +
       `so the version it holds may never have been committed. Nothing was written: refresh() it, re-apply your change, and ${verb === 'saved' ? 'save' : 'delete'} again.`,

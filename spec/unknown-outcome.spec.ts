@@ -123,7 +123,9 @@ forEachDialect('a write whose outcome is unknown is never applied twice', (d) =>
       expect(await until(async () => (await rows()) === 1), 'the server inserted the row after all').to.equal(true);
       const refused = await settle(w.save());
       expect((refused as { error: unknown }).error, 'a blind retry would insert it twice').to.be.instanceOf(UsageError);
-      expect(String((refused as { error: Error }).error.message)).to.match(/outcome is unknown/);
+      expect(String((refused as { error: Error }).error.message)).to.match(/outcome is unknown.*could insert it twice/);
+      const noKey = await settle(w.refresh());
+      expect((noKey as { error: unknown }).error, 'there is no key to refresh it by').to.be.instanceOf(UsageError);
       expect(await rows()).to.equal(1);
     });
   }
