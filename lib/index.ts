@@ -62,6 +62,9 @@ export {
   RetryableError,
   ConnectionLostError,
   DatabaseUnavailableError,
+  TransactionClosedError,
+  DatabaseClosedError,
+  StatementTimeoutError,
 } from './errors';
 export type { Operation, RetryReason, FailurePhase, UnavailableReason } from './errors';
 
@@ -85,4 +88,4 @@ export { createVersionTrigger, dropVersionTrigger, listVersionTriggers } from '.
 export type { InstalledVersionTrigger, TriggerConnection } from './migrations/version-triggers';
 export { checkVersionTriggers, checkTriggersAfterMigration } from './migrations/check-version-triggers';
 export type { TriggerSubject, VersionTriggerProblem } from './migrations/check-version-triggers';
-export { versionTriggerName } from './migrations/version-trigger-name';
+export { versionTriggerName } from './dialects/version-trigger-name';

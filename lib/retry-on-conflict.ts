@@ -1,5 +1,5 @@
 import { RecordDeletedError, RecordModifiedError, RetryableError, UsageError } from './errors';
-import { currentScope } from './scope';
+import { currentScope } from './transactions/scope';
 
 export interface RetryOptions {
   /** Runs in all, the first included (default 5). */

@@ -1,5 +1,5 @@
 import type { DialectAdapter, ErrorClassification } from './dialects/dialect-adapter';
-import { ConnectionLostError, DatabaseUnavailableError, FailurePhase, KnexConcurrencyError, RetryableError } from './errors';
+import { ConnectionLostError, DatabaseUnavailableError, FailurePhase, KnexConcurrencyError, RetryableError, StatementTimeoutError } from './errors';
 
 /** Where a driver error arose, which decides what its typed error promises. */
 export interface FailureContext {
@@ -31,10 +31,11 @@ function poolTimeout(err: object): ErrorClassification | undefined {
 
 /**
  * A driver error -> the library's typed error when the adapter recognises
- * it (`RetryableError`, `ConnectionLostError`, `DatabaseUnavailableError`,
- * with the driver error as `cause`); anything else is returned unchanged.
- * A connection that dies while it is being made has sent nothing, so at the
- * `'connect'` phase a lost connection is a `DatabaseUnavailableError` too.
+ * it (`RetryableError`, `ConnectionLostError`, `StatementTimeoutError`,
+ * `DatabaseUnavailableError`, with the driver error as `cause`); anything
+ * else is returned unchanged. A connection that dies while it is being made
+ * has sent nothing, so at the `'connect'` phase a lost connection is a
+ * `DatabaseUnavailableError` too.
  */
 export function translateError(adapter: DialectAdapter, err: unknown, context: FailureContext): unknown {
   if (err === null || typeof err !== 'object' || err instanceof KnexConcurrencyError) return err;
@@ -47,7 +48,23 @@ export function translateError(adapter: DialectAdapter, err: unknown, context: F
   // No connection was had, whichever call met it: the error is about connecting.
   if (c.kind === 'unavailable' || (c.kind === 'connection-lost' && context.phase === 'connect')) typed = new DatabaseUnavailableError(c.reason ?? 'dropped', { ...details, phase: 'connect' }, err);
   else if (c.kind === 'connection-lost') typed = new ConnectionLostError({ ...details, write: context.write }, err);
+  else if (c.kind === 'statement-timeout') typed = new StatementTimeoutError(details, err);
   else typed = new RetryableError(c.kind, details, err);
   translated.set(err, typed);
   return typed;
+}
+
+/**
+ * Records that the library reported the driver error `err` as `typed` (a
+ * trigger guard's failure as `MissingTriggerError`, say), so that a later
+ * report of the same failure, such as the one `db.transaction()` makes when
+ * the error ended the transaction, names the same typed error.
+ */
+export function recordTranslation(err: unknown, typed: KnexConcurrencyError): void {
+  if (err !== null && typeof err === 'object') translated.set(err, typed);
+}
+
+/** The typed error the library reported for `err`, or `err` itself. */
+export function reportedError(err: object): object {
+  return translated.get(err) ?? err;
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { DialectAdapter } from './dialects/dialect-adapter';
-import { UsageError } from './errors';
+import { DatabaseClosedError } from './errors';
 import { CONNECTING, translateError } from './translate-error';
 
 interface PoolClient {
@@ -14,7 +14,7 @@ interface PoolClient {
  * queries of your own on `db.knex` alike: a refused connection, a DNS
  * failure, a server starting up or shutting down, credentials or TLS
  * refused at reconnect (`DatabaseUnavailableError`), or a closed database
- * (`UsageError`).
+ * (`DatabaseClosedError`).
  *
  * It sits on the client because Knex acquires connections in several places
  * (its query runner, its transactions, the library's executor), and only
@@ -25,7 +25,7 @@ export function typeAcquireFailures(knex: Knex, adapter: DialectAdapter): void {
   const client = knex.client as unknown as PoolClient;
   const acquire = client.acquireConnection;
   client.acquireConnection = async function acquireConnection(this: PoolClient): Promise<object> {
-    if (!this.pool) throw new UsageError('This database was closed (db.close()); connect() again to use it.');
+    if (!this.pool) throw new DatabaseClosedError('A query');
     try {
       return await acquire.call(this);
     } catch (err) {

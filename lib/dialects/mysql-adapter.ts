@@ -8,6 +8,13 @@ import { MysqlClient } from './mysql-client';
 const FOUND_ROWS = 0x2;
 
 // Error numbers that mean "run the transaction again".
+// Statements the server cancelled (time limit, KILL QUERY): each is undone.
+const TIMEOUT: Record<number, string> = {
+  1317: 'ER_QUERY_INTERRUPTED',
+  3024: 'ER_QUERY_TIMEOUT', // MySQL max_execution_time
+  1969: 'ER_STATEMENT_TIMEOUT', // MariaDB max_statement_time
+};
+
 const RETRY: Record<number, [ErrorClassification['kind'], string]> = {
   // ER_CHECKREAD: with innodb_snapshot_isolation=ON (MariaDB's default from
   // 11.6) a write to a row changed since the transaction's snapshot.
@@ -158,6 +165,8 @@ export class MysqlAdapter extends DialectAdapterBase {
     const errno = typeof e?.errno === 'number' ? e.errno : undefined;
     const retry = errno !== undefined && Object.hasOwn(RETRY, errno) ? RETRY[errno] : undefined;
     if (retry) return { kind: retry[0], code: errno, label: `MySQL/MariaDB ${String(errno)} ${retry[1]}` };
+    const timeout = errno !== undefined && Object.hasOwn(TIMEOUT, errno) ? TIMEOUT[errno] : undefined;
+    if (timeout) return { kind: 'statement-timeout', code: errno, label: `MySQL/MariaDB ${String(errno)} ${timeout}` };
     const unavailable = errno !== undefined && Object.hasOwn(UNAVAILABLE, errno) ? UNAVAILABLE[errno] : undefined;
     if (unavailable) return { kind: 'unavailable', code: errno, label: `MySQL/MariaDB ${String(errno)} ${unavailable[0]}: ${String(e?.message)}`, reason: unavailable[1] };
     const driverUnavailable = code === undefined ? undefined : DRIVER_UNAVAILABLE.get(code);

@@ -129,6 +129,8 @@ export class PostgresAdapter extends DialectAdapterBase {
     if (code !== undefined) {
       const retry = Object.hasOwn(RETRY, code) ? RETRY[code] : undefined;
       if (retry) return { kind: retry[0], code, label: `PostgreSQL ${code} ${retry[1]}` };
+      // statement_timeout, pg_cancel_backend(): the statement is undone, the transaction aborted.
+      if (code === '57014') return { kind: 'statement-timeout', code, label: 'PostgreSQL 57014 query_canceled' };
       const unavailable = Object.hasOwn(UNAVAILABLE, code) ? UNAVAILABLE[code] : undefined;
       if (unavailable) {
         const reason = code === '57P03' && /shutting down/.test(String(e?.message)) ? 'shutting-down' : unavailable[1];
