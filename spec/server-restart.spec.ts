@@ -82,6 +82,10 @@ forEachDialect('a database server that restarts or crashes', (d) => {
         const products = await warmPool(4);
         const before = await Promise.all(products.map((p) => committed(p.id)));
         await (mode === 'kill' ? server.kill() : server.stop(mode as StopMode));
+        // The client learns of the death from its sockets' close events; a
+        // save sent before they arrive meets ConnectionLostError instead (of
+        // unknown outcome, rightly: the client cannot tell). Let them arrive.
+        await new Promise((resolve) => setTimeout(resolve, 200));
 
         const p = products[0]!;
         p.stock = 2;

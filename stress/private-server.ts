@@ -153,15 +153,18 @@ export abstract class PrivateServer {
     }
   }
 
-  /** Stops the server and resolves once its process has exited. */
+  /** Stops the server and resolves once it and every process it started have exited. */
   async stop(mode: StopMode = 'clean'): Promise<void> {
     const child = this.#child;
     if (child === undefined) return;
     await this.beforeStop(mode);
-    this.signalGroup(child, this.stopSignal(mode));
+    const pids = processTree(child.pid!);
+    // The server tells its own children (PostgreSQL's postmaster signals its backends).
+    signal(child.pid!, this.stopSignal(mode));
     await this.#exited;
-    // Backends a postmaster leaves behind (it waits for them itself, so this is a safety net).
-    this.signalGroup(child, 'SIGKILL');
+    // A postmaster waits for its children before it exits; this is a safety net.
+    for (const pid of pids) signal(pid, 'SIGKILL');
+    await gone(pids);
   }
 
   /**
@@ -174,12 +177,21 @@ export abstract class PrivateServer {
     return { exited: this.#exited ?? Promise.resolve() };
   }
 
-  /** SIGKILL to the server and every process it started (PostgreSQL's backends included), as a crash would. */
+  /**
+   * SIGKILL to the server and every process it started (PostgreSQL's
+   * backends included), all frozen first so that none of them answers a
+   * client after another died, as a crash of the machine's process would.
+   */
   async kill(): Promise<void> {
     const child = this.#child;
     if (child === undefined) return;
-    this.signalGroup(child, 'SIGKILL');
+    // PostgreSQL's children each lead a process group of their own
+    // (setsid), so a signal to the postmaster's group misses them.
+    const pids = processTree(child.pid!);
+    for (const pid of pids) signal(pid, 'SIGSTOP');
+    for (const pid of pids) signal(pid, 'SIGKILL');
     await this.#exited;
+    await gone(pids);
   }
 
   /** Stops the server if it runs and removes its directory. */
@@ -211,15 +223,47 @@ export abstract class PrivateServer {
     return runAs(user);
   }
 
-  // The server runs in a process group of its own (detached), so a signal to
-  // the group reaches its children too.
-  private signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** `root` and every process descended from it, from /proc. */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
     try {
-      process.kill(-child.pid!, signal);
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(entry));
     } catch {
-      // Already gone.
+      // Exited while we looked.
     }
   }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  return out;
+}
+
+/** Resolves once none of `pids` is alive (zombies of other parents count as gone). */
+async function gone(pids: readonly number[]): Promise<void> {
+  const alive = (pid: number): boolean => {
+    try {
+      const state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return state.slice(state.lastIndexOf(')') + 2, state.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  };
+  const until = Date.now() + 10_000;
+  while (pids.some(alive) && Date.now() < until) await sleep(10);
 }
 
 class PostgresServer extends PrivateServer {
