@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Knex } from 'knex';
+import knexFactory, { Knex } from 'knex';
 import * as path from 'node:path';
 import { connect, ConnectionLostError, Database, DatabaseClosedError, DatabaseUnavailableError, retryOnConflict, UnavailableReason, UsageError } from '../lib';
 import { adapterForConfig, configForUrl } from '../lib/dialects/adapter-for';
@@ -169,6 +169,25 @@ forEachDialect('a database that cannot be reached', (d) => {
       expect(level, message).to.equal('debug');
       expect(message).to.match(/^Acquire connection error: /);
       expect(message, 'one line, no stack trace').to.not.match(/\n|\bat .*\.js:\d+/);
+    }
+  });
+
+  it("with a Knex instance of your own, the library's calls are typed too; your own queries on it keep the driver's errors", async () => {
+    const target = cases(d)[0]!;
+    const quiet = { warn: () => undefined, error: () => undefined, debug: () => undefined };
+    const own = knexFactory({ ...configForUrl(String(await target.target())), log: quiet });
+    try {
+      const db = connect(own);
+      const Product = productModel(db, table, kind);
+      for (const call of [() => Product.get(1), () => Product.create({ name: 'x' }), () => Product.query().where('name', 'x').then((r) => r), () => db.transaction(async () => undefined)]) {
+        const err = await rejection(call, DatabaseUnavailableError);
+        expect([err.reason, err.outcomeUnknown]).to.deep.equal([target.reason, false]);
+      }
+      const raw = await rejection(own.raw('SELECT 1'), Error);
+      expect(raw).to.not.be.instanceOf(DatabaseUnavailableError);
+      expect((raw as { code?: unknown }).code).to.equal(target.code);
+    } finally {
+      await own.destroy();
     }
   });
 
