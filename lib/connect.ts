@@ -3,9 +3,22 @@ import { Database } from './database';
 import { adapterForConfig, adapterForKnex, configForUrl } from './dialects/adapter-for';
 import type { PreparedStatementsOption } from './dialects/prepared-statements-option';
 import { UsageError } from './errors';
+import { consoleLogger, DatabaseLogger, knexLog } from './knex-log';
+import { typeAcquireFailures } from './typed-acquire';
 
 /** A database URL, a Knex config object (with the library's own options, if any), or a Knex instance. */
 export type ConnectTarget = string | (Knex.Config & PreparedStatementsOption) | Knex;
+
+/** Options of `connect()` for a URL or a Knex config. */
+export interface ConnectOptions {
+  /**
+   * Where what Knex and the drivers would print goes, one line per message
+   * (default: warnings and errors on the console, and nothing for failed or
+   * dead connections, which reach the caller as typed errors). A `log` in a
+   * Knex config object takes precedence.
+   */
+  readonly log?: Partial<DatabaseLogger>;
+}
 
 function isKnex(target: unknown): target is Knex {
   return typeof target === 'function' && typeof (target as Partial<Knex>).client === 'object';
@@ -19,7 +32,14 @@ function isKnex(target: unknown): target is Knex {
  * - `postgres://user:password@host:5432/db`;
  * - `mysql://user:password@host:3306/db` (MariaDB too);
  * - a Knex config object (`{ client: 'pg', connection: ... }`);
- * - a Knex instance you built (you keep ownership: `db.close()` leaves it open).
+ * - a Knex instance you built (you keep ownership: `db.close()` leaves it
+ *   open, and its logging and errors stay as you configured them).
+ *
+ * With a URL or a config, a connection that cannot be had (server down or
+ * restarting, DNS, credentials, TLS, pool timeout) is a
+ * `DatabaseUnavailableError` for every query, and Knex's and the drivers'
+ * messages go through `options.log`, one line each: nothing prints a stack
+ * trace on its own.
  *
  * Behind PgBouncer in transaction pooling mode (or a MySQL proxy that
  * multiplexes connections), turn the library's server-side prepared
@@ -28,12 +48,15 @@ function isKnex(target: unknown): target is Knex {
  *
  * @example
  * ```ts
- * const db = connect(process.env.DATABASE_URL ?? 'sqlite:./demo.db');
+ * const db = connect(process.env.DATABASE_URL ?? 'sqlite:./demo.db', {
+ *   log: { warn: (m) => logger.warn(m), error: (m) => logger.error(m), debug: (m) => logger.debug(m) },
+ * });
  * Product.bind(db);
  * ```
  */
-export function connect(target: ConnectTarget): Database {
+export function connect(target: ConnectTarget, options: ConnectOptions = {}): Database {
   if (isKnex(target)) {
+    if (options.log !== undefined) throw new UsageError('connect(knex, { log }): a Knex instance you built keeps its own logging; set `log` in its config instead');
     const adapter = adapterForKnex(target);
     adapter.checkKnex(target);
     return new Database(target, adapter, false);
@@ -43,5 +66,9 @@ export function connect(target: ConnectTarget): Database {
   else if (target !== null && typeof target === 'object') config = target;
   else throw new UsageError(`connect() takes a database URL, a Knex config or a Knex instance, not ${typeof target}`);
   const adapter = adapterForConfig(config);
-  return new Database(knexFactory(adapter.prepareConfig(config)), adapter, true);
+  // Knex's debug output is asked for explicitly: keep it on the console.
+  const logger = options.log ?? (config.debug ? { ...consoleLogger, debug: (m: string) => console.log(m) } : consoleLogger);
+  const knex = knexFactory(adapter.prepareConfig({ ...config, log: config.log ?? knexLog(logger) }));
+  typeAcquireFailures(knex, adapter);
+  return new Database(knex, adapter, true);
 }

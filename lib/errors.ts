@@ -270,8 +270,11 @@ export class MissingTriggerError extends KnexConcurrencyError {
 /** Why the database refused a transaction that may succeed when run again. */
 export type RetryReason = 'serialization' | 'deadlock' | 'lock-timeout' | 'busy' | 'schema-changed';
 
-/** Where a database failure struck: starting the transaction, running a statement, or at COMMIT. */
-export type FailurePhase = 'begin' | 'statement' | 'commit';
+/**
+ * Where a database failure struck: getting a connection (nothing was sent
+ * yet), starting the transaction, running a statement, or at COMMIT.
+ */
+export type FailurePhase = 'connect' | 'begin' | 'statement' | 'commit';
 
 /** What the library knows about a database failure, for the errors below. */
 export interface FailureDetails {
@@ -368,6 +371,11 @@ export class ConnectionLostError extends KnexConcurrencyError {
   readonly phase: FailurePhase;
   /** The write may have been applied: reload before deciding what to do. */
   readonly outcomeUnknown: boolean;
+  /**
+   * Running the work again cannot apply it twice: nothing was written
+   * (`!outcomeUnknown`). With an unknown outcome, reload first.
+   */
+  readonly safeToRetry: boolean;
 
   constructor(details: FailureDetails & { write: boolean }, cause: unknown) {
     const outcomeUnknown = details.phase === 'commit' || (!details.inTransaction && details.write && details.phase === 'statement');
@@ -380,6 +388,102 @@ export class ConnectionLostError extends KnexConcurrencyError {
     this.code = details.code;
     this.phase = details.phase;
     this.outcomeUnknown = outcomeUnknown;
+    this.safeToRetry = !outcomeUnknown;
+  }
+}
+
+/** Why no connection to the database could be had. */
+export type UnavailableReason =
+  /** Nothing listens at the address: the server is down or restarting (ECONNREFUSED, MySQL 2002/2003). */
+  | 'refused'
+  /** The host name does not resolve (ENOTFOUND, EAI_AGAIN). */
+  | 'dns'
+  /** The host or network cannot be reached, or the connection attempt timed out. */
+  | 'unreachable'
+  /** The server is starting up or recovering and does not accept connections yet (PostgreSQL 57P03). */
+  | 'starting-up'
+  /** The server is shutting down (PostgreSQL 57P03, 57P01 while connecting; MySQL 1053). */
+  | 'shutting-down'
+  /** The connection was dropped while it was being set up. */
+  | 'dropped'
+  /** The server has no connection slot left (PostgreSQL 53300, MySQL 1040). */
+  | 'too-many-connections'
+  /** The server refused the credentials (PostgreSQL 28P01, 28000; MySQL 1045, 1044, 1698). */
+  | 'auth'
+  /** TLS could not be set up: no TLS on the server, or a certificate that does not verify. */
+  | 'tls'
+  /** Every connection of the pool stayed busy until the acquire timeout. */
+  | 'pool-timeout'
+  /** SQLite could not open the database file (a missing directory, no permission). */
+  | 'cannot-open';
+
+const UNAVAILABLE_CAUSES: Record<UnavailableReason, string> = {
+  refused: 'nothing accepts connections at that address: the server is down or restarting, or the address is wrong',
+  dns: 'the host name does not resolve',
+  unreachable: 'the host could not be reached in time',
+  'starting-up': 'the server is starting up and does not accept connections yet',
+  'shutting-down': 'the server is shutting down',
+  dropped: 'the connection was dropped while it was being set up',
+  'too-many-connections': 'the server has no connection slot left',
+  auth: 'the server refused the credentials',
+  tls: 'TLS could not be set up',
+  'pool-timeout': 'every connection of the pool stayed busy until the acquire timeout',
+  'cannot-open': 'the database file could not be opened',
+};
+
+// Reasons that waiting can cure; the others need a change of configuration.
+const TRANSIENT: ReadonlySet<UnavailableReason> = new Set(['refused', 'dns', 'unreachable', 'starting-up', 'shutting-down', 'dropped', 'too-many-connections', 'pool-timeout']);
+
+/**
+ * No connection to the database could be had: the server refused the
+ * connection, was starting up or shutting down, the host name did not
+ * resolve, the credentials or TLS were refused at (re)connect, or the pool
+ * had no free connection before its acquire timeout. Nothing was sent to
+ * the database, so **nothing was written** (`outcomeUnknown` is always
+ * `false`) and running the work again is safe (`safeToRetry`); `transient`
+ * says whether waiting can help (a restart, a full pool) or the
+ * configuration must change (credentials, TLS, a file path).
+ *
+ * The pool keeps no dead connection: once the server answers again, the
+ * next call connects afresh.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await order.save();
+ * } catch (err) {
+ *   if (err instanceof DatabaseUnavailableError && err.transient) return respond(503, { retryAfter: 1 });
+ *   throw err;
+ * }
+ * ```
+ */
+export class DatabaseUnavailableError extends KnexConcurrencyError {
+  readonly reason: UnavailableReason;
+  readonly dialect: string;
+  /** The driver's code (`'ECONNREFUSED'`, `'57P03'`, `1045`...). */
+  readonly code: string | number | undefined;
+  readonly phase: FailurePhase;
+  /** Always `false`: no statement reached the database. */
+  readonly outcomeUnknown: false = false;
+  /** Always `true`: nothing was written, so running the work again cannot apply it twice. */
+  readonly safeToRetry: true = true;
+  /** Waiting may cure it (a restart, a full pool); otherwise the configuration must change. */
+  readonly transient: boolean;
+
+  constructor(reason: UnavailableReason, details: Omit<FailureDetails, 'inTransaction'>, cause: unknown) {
+    const transient = TRANSIENT.has(reason);
+    const remedy =
+      reason === 'pool-timeout'
+        ? 'Raise the pool size or acquireConnectionTimeout, or look for transactions that hold connections too long'
+        : transient
+          ? 'Run the work again once the database answers: the pool connects afresh'
+          : 'Check the connection settings; running the work again fails the same way until they change';
+    super(`Could not get a connection to the database (${details.label}): ${UNAVAILABLE_CAUSES[reason]}. Nothing was written. ${remedy}.`, { cause });
+    this.reason = reason;
+    this.dialect = details.dialect;
+    this.code = details.code;
+    this.phase = details.phase;
+    this.transient = transient;
   }
 }
 

@@ -37,7 +37,7 @@ async function executeOn(db: Database, runner: Knex | Knex.Transaction, stmt: St
   try {
     connection = await client.acquireConnection();
   } catch (err) {
-    throw db.failure(err, { phase: 'statement', inTransaction, write: stmt.method !== 'select', acquire: true });
+    throw db.failure(err, { phase: 'connect', inTransaction, write: false, acquire: true });
   }
   try {
     db.checkConnection(connection);

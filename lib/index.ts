@@ -6,7 +6,8 @@
 
 // Connecting
 export { connect } from './connect';
-export type { ConnectTarget } from './connect';
+export type { ConnectOptions, ConnectTarget } from './connect';
+export type { DatabaseLogger } from './knex-log';
 export type { PreparedStatementsOption } from './dialects/prepared-statements-option';
 export { Database } from './database';
 export type { TransactionOptions } from './database';
@@ -63,11 +64,12 @@ export {
   RetryableError,
   ConnectionLostError,
   DatabaseValueError,
+  DatabaseUnavailableError,
   TransactionClosedError,
   DatabaseClosedError,
   StatementTimeoutError,
 } from './errors';
-export type { Operation, RetryReason, FailurePhase } from './errors';
+export type { Operation, RetryReason, FailurePhase, UnavailableReason } from './errors';
 export { ConflictReport } from './conflict-report';
 export type { ConflictReportJSON, ConflictSides, MergeFunction, ResolveStrategy } from './conflict-report';
 

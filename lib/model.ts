@@ -8,7 +8,7 @@ import { bindDatabase, databaseOf } from './model-binding';
 import { constructorArguments, shadowingError, unknownField } from './model-definition-errors';
 import { checkedMeta, metaOf, registerModelBase } from './model-registry';
 import type { CreateArguments, CreateAttributes, ModelClass, SaveOptions } from './model-types';
-import { DoesNotExist, RecordModifiedError, UsageError, ValidationError } from './errors';
+import { ConnectionLostError, DoesNotExist, RecordModifiedError, UsageError, ValidationError } from './errors';
 import { serialized } from './instance-queue';
 import { ModelMeta, type FieldBinding } from './model-meta';
 import { ModelQuery } from './model-query';
@@ -333,6 +333,7 @@ export class Model {
     if (this.#state === NEW || this.#state === DELETED) throw new UsageError(`${meta.modelName}: cannot refresh an instance that was ${this.#state === NEW ? 'never saved' : 'deleted'}`);
     const db = databaseOf(cls);
     const pk = this.#values[meta.pk.name];
+    if (pk === undefined) throw uncertainError(meta, pk, 'refreshed');
     const session = db.session(`${meta.modelName}.refresh()`);
     try {
       const row = await selectByPk(db, session, meta, pk);
@@ -372,7 +373,11 @@ export class Model {
     const orig = meta.snapshotMutable(values);
     const session = db.session(`${meta.modelName}.save()`);
     try {
-      const pk = await insertRow(db, session, meta, values);
+      const pk = await insertRow(db, session, meta, values).catch((err: unknown) => {
+        // The row may exist (its key unknown): saving again could insert it twice.
+        if (err instanceof ConnectionLostError && err.outcomeUnknown) this.#state = UNCERTAIN;
+        throw err;
+      });
       this.#remember(session);
       this.#adoptInserted(meta, values, pk, orig);
       db.monitor.saved(meta.modelName);
@@ -513,6 +518,12 @@ function rememberLoaded<M extends Model>(session: Session, instances: M[]): M[] 
 }
 
 function uncertainError(meta: ModelMeta, pk: unknown, verb: string): UsageError {
+  if (pk === undefined) {
+    return new UsageError(
+      `This new ${meta.modelName} cannot be ${verb}: its insert's outcome is unknown (the connection was lost), so the row may exist, under a key nobody was told. ` +
+        `Saving it again could insert it twice. Look the row up (${meta.modelName}.query()) and create a new instance only if it is not there.`,
+    );
+  }
   return new UsageError(
     `${meta.modelName} ${String(pk)} cannot be ${verb}: it was loaded or written in a transaction that rolled back (or whose outcome is unknown), ` +
       `so the version it holds may never have been committed. Nothing was written: refresh() it, re-apply your change, and ${verb === 'saved' ? 'save' : 'delete'} again.`,

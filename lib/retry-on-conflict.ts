@@ -18,7 +18,8 @@ const defaultDelay = (attempt: number): number => Math.random() * Math.min(2 ** 
 /**
  * Errors worth running the whole read-modify-write again for: a conflict on
  * a row, or a transaction the database aborted (`RetryableError`). Never a
- * `ConnectionLostError`, whose write may have been applied.
+ * `ConnectionLostError`, whose write may have been applied, nor a
+ * `DatabaseUnavailableError`, which lasts longer than the back-off.
  */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof RetryableError) return true;
@@ -31,7 +32,9 @@ export function isRetryable(err: unknown): boolean {
  * failure, lock timeout, SQLite busy), up to `attempts` runs in all; then
  * rethrows the last error. `RecordDeletedError` is rethrown at once:
  * retrying cannot bring a row back. So is `ConnectionLostError`: its write
- * may have been applied, and repeating it blindly could apply it twice.
+ * may have been applied, and repeating it blindly could apply it twice. A
+ * `DatabaseUnavailableError` (the database could not be reached) is rethrown
+ * too: nothing was written, but a restart outlasts the short back-off.
  * Open the transaction inside `fn`, so each run gets a fresh one; calling
  * this inside a transaction is refused, because every retry would see the
  * same snapshot. Each retry is reported to the database's `'retry'`

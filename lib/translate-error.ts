@@ -1,5 +1,5 @@
-import type { DialectAdapter } from './dialects/dialect-adapter';
-import { ConnectionLostError, FailurePhase, KnexConcurrencyError, RetryableError, StatementTimeoutError } from './errors';
+import type { DialectAdapter, ErrorClassification } from './dialects/dialect-adapter';
+import { ConnectionLostError, DatabaseUnavailableError, FailurePhase, KnexConcurrencyError, RetryableError, StatementTimeoutError } from './errors';
 
 /** Where a driver error arose, which decides what its typed error promises. */
 export interface FailureContext {
@@ -12,6 +12,9 @@ export interface FailureContext {
   readonly acquire?: boolean;
 }
 
+/** Getting a connection from the pool: nothing has been sent yet. */
+export const CONNECTING: FailureContext = Object.freeze({ phase: 'connect', inTransaction: false, write: false });
+
 // One driver error can be seen twice, by the transaction's `query-error`
 // watcher and by the code that awaited the statement: both must hand out the
 // same typed error, so that the one `db.transaction()` rethrows is the one
@@ -19,26 +22,39 @@ export interface FailureContext {
 const translated = new WeakMap<object, KnexConcurrencyError>();
 
 /**
+ * Knex's own pool error: no connection came free before the acquire
+ * timeout. Knex uses the same class for query timeouts, hence the message.
+ */
+function poolTimeout(err: object): ErrorClassification | undefined {
+  const e = err as { name?: unknown; message?: unknown };
+  if (e.name !== 'KnexTimeoutError' || !/acquiring a connection/.test(String(e.message))) return undefined;
+  return { kind: 'unavailable', code: 'KnexTimeoutError', label: 'Knex: timeout acquiring a connection from the pool', reason: 'pool-timeout' };
+}
+
+/**
  * A driver error -> the library's typed error when the adapter recognises
- * it (`RetryableError`, `ConnectionLostError`, `StatementTimeoutError`, with the driver error as
- * `cause`); anything else is returned unchanged.
+ * it (`RetryableError`, `ConnectionLostError`, `StatementTimeoutError`,
+ * `DatabaseUnavailableError`, with the driver error as `cause`); anything
+ * else is returned unchanged. A connection that dies while it is being made
+ * has sent nothing, so at the `'connect'` phase a lost connection is a
+ * `DatabaseUnavailableError` too.
  */
 export function translateError(adapter: DialectAdapter, err: unknown, context: FailureContext): unknown {
   if (err === null || typeof err !== 'object' || err instanceof KnexConcurrencyError) return err;
   const known = translated.get(err);
   if (known !== undefined) return known;
-  const c = adapter.classifyError(err);
+  const c = adapter.classifyError(err) ?? poolTimeout(err);
   if (c === undefined) {
     explainMissingColumn(adapter, err);
     return err;
   }
   const details = { dialect: adapter.name, code: c.code, label: c.label, phase: context.phase, inTransaction: context.inTransaction };
-  const typed =
-    c.kind === 'connection-lost'
-      ? new ConnectionLostError({ ...details, write: context.write }, err)
-      : c.kind === 'statement-timeout'
-        ? new StatementTimeoutError(details, err)
-        : new RetryableError(c.kind, details, err);
+  let typed: KnexConcurrencyError;
+  // No connection was had, whichever call met it: the error is about connecting.
+  if (c.kind === 'unavailable' || (c.kind === 'connection-lost' && context.phase === 'connect')) typed = new DatabaseUnavailableError(c.reason ?? 'dropped', { ...details, phase: 'connect' }, err);
+  else if (c.kind === 'connection-lost') typed = new ConnectionLostError({ ...details, write: context.write }, err);
+  else if (c.kind === 'statement-timeout') typed = new StatementTimeoutError(details, err);
+  else typed = new RetryableError(c.kind, details, err);
   translated.set(err, typed);
   return typed;
 }

@@ -14,6 +14,7 @@ const EXPORTS = [
   'ConnectionLostError',
   'Database',
   'DatabaseClosedError',
+  'DatabaseUnavailableError',
   'DatabaseValueError',
   'DateTimeField',
   'DoesNotExist',
@@ -119,7 +120,7 @@ describe('public API', () => {
   });
 
   it('errors share one root and keep their names', () => {
-    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.MissingTriggerError, api.RetryableError, api.ConnectionLostError, api.DatabaseValueError, api.TransactionClosedError, api.DatabaseClosedError, api.StatementTimeoutError, api.MigrationError]) {
+    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.MissingTriggerError, api.RetryableError, api.ConnectionLostError, api.DatabaseValueError, api.TransactionClosedError, api.DatabaseClosedError, api.StatementTimeoutError, api.DatabaseUnavailableError, api.MigrationError]) {
       expect(E.prototype).to.be.instanceOf(api.KnexConcurrencyError);
     }
     expect(new api.DoesNotExist('Product', 7).name).to.equal('DoesNotExist');

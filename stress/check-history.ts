@@ -28,7 +28,7 @@ export interface CheckInput {
   readonly initial: ReadonlyMap<number, RowState>;
   readonly final: ReadonlyMap<number, RowState>;
   readonly acks: readonly Ack[];
-  /** Tokens of increments whose outcome is unknown (a connection lost at COMMIT). */
+  /** Tokens of increments whose outcome is unknown (a connection lost at COMMIT or under an autocommit write, a process killed mid-write). */
   readonly indeterminate: ReadonlySet<string>;
 }
 
@@ -69,6 +69,7 @@ export function checkHistory(input: CheckInput): CheckResult {
   const chain = new Tally('versions form one chain: distinct, increasing, each save starting where the previous ended');
   const tokens = new Tally('every acknowledged token is in the log exactly once, in version order');
   const phantoms = new Tally('no token in the log that was never acknowledged');
+  const unknownOnce = new Tally('every increment of unknown outcome applied at most once');
   let lostUpdates = 0;
 
   const byRow = new Map<number, Ack[]>();
@@ -120,11 +121,12 @@ export function checkHistory(input: CheckInput): CheckResult {
     tokens.add(missing, `row ${row}: ${missing} acknowledged tokens missing from the log`);
     lostUpdates += Math.max(0, lost, missing);
     if (missing === 0 && !inOrder) tokens.add(1, `row ${row}: the log's order differs from the order of the versions`);
+    for (const [t, n] of seen) if (n > 1 && input.indeterminate.has(t)) unknownOnce.add(n - 1, `row ${row}: token ${t} (outcome unknown) appears ${n} times`);
     const acked = new Set(acks.map((a) => a.token));
     const unknown = logged.filter((t) => !acked.has(t) && !input.indeterminate.has(t));
     phantoms.add(unknown.length, `row ${row}: never acknowledged: ${unknown.slice(0, 3).join(', ')}`);
   }
 
-  const checks = [counter, ...(input.countsSaves ? [versionCount] : []), sameFrom, chain, tokens, phantoms].map((t) => t.done());
+  const checks = [counter, ...(input.countsSaves ? [versionCount] : []), sameFrom, chain, tokens, phantoms, unknownOnce].map((t) => t.done());
   return { checks, lostUpdates, ok: checks.every((c) => c.ok) };
 }

@@ -2,19 +2,31 @@
  * npm run stress -- --dialect sqlite|postgres|mysql [--processes 4] [--workers 4] [--ops 100]
  *                   [--rows 3] [--kind IntegerVersionField|AutoIncVersionField|all] [--self-test]
  *                   [--think-ms 0] [--attempts 1000] [--url URL] [--keep] [--json]
+ *                   [--faults restart|kill|refuse] [--fault-count 3] [--settle-ms 2000] [--down-ms 1500] [--port N]
  *
  * Runs the lost-update stress test (see run-stress.ts) once per version kind
  * and prints the figures and the checks. Exit code 0 when every run passes:
  * every check holds, or with --self-test, the checker caught lost updates.
+ *
+ * With --faults, PostgreSQL and MySQL runs go to a private server the
+ * harness starts itself (its own data directory, --port or a free one;
+ * never the shared 5432/3306), which it restarts, kills or keeps down
+ * --fault-count times during each run; SQLite runs kill writer processes
+ * mid-transaction. The run lasts until the faults are over (--ops is not
+ * used).
  */
 import { TestDialectName } from '../spec/support/dialects';
 import { formatReport, passed } from './print-report';
+import { FAULT_MODES, FaultMode } from './fault-injector';
+import { PrivateServer } from './private-server';
 import { runStress, StressOptions } from './run-stress';
 import { STRESS_KINDS, stressKind } from './version-kinds';
 
-const USAGE = 'usage: npm run stress -- --dialect sqlite|postgres|mysql [--processes N] [--workers N] [--ops N] [--rows N] [--kind NAME|all] [--self-test] [--think-ms MS] [--attempts N] [--url URL] [--keep] [--json]';
+const USAGE =
+  'usage: npm run stress -- --dialect sqlite|postgres|mysql [--processes N] [--workers N] [--ops N] [--rows N] [--kind NAME|all] [--self-test] [--think-ms MS] [--attempts N] [--url URL] [--keep] [--json]\n' +
+  '                         [--faults restart|kill|refuse] [--fault-count N] [--settle-ms MS] [--down-ms MS] [--port N]';
 
-function parse(argv: readonly string[]): { runs: StressOptions[]; json: boolean } {
+function parse(argv: readonly string[]): { runs: StressOptions[]; json: boolean; port?: number } {
   const flags = new Set(['--self-test', '--keep', '--json']);
   const values = new Map<string, string>();
   const on = new Set<string>();
@@ -24,7 +36,7 @@ function parse(argv: readonly string[]): { runs: StressOptions[]; json: boolean 
     else if (arg.startsWith('--') && i + 1 < argv.length) values.set(arg, argv[++i]!);
     else throw new Error(`unexpected argument ${arg}\n${USAGE}`);
   }
-  const known = ['--dialect', '--processes', '--workers', '--ops', '--rows', '--kind', '--think-ms', '--attempts', '--url'];
+  const known = ['--dialect', '--processes', '--workers', '--ops', '--rows', '--kind', '--think-ms', '--attempts', '--url', '--faults', '--fault-count', '--settle-ms', '--down-ms', '--port'];
   for (const k of values.keys()) if (!known.includes(k)) throw new Error(`unknown option ${k}\n${USAGE}`);
   const int = (name: string, fallback: number, min = 1): number => {
     const n = Number(values.get(name) ?? fallback);
@@ -49,18 +61,40 @@ function parse(argv: readonly string[]): { runs: StressOptions[]; json: boolean 
     attempts: int('--attempts', 1000),
     keep: on.has('--keep'),
   };
-  return { runs: kinds.map((kind) => ({ ...common, kind })), json: on.has('--json') };
+  const mode = values.get('--faults');
+  if (mode !== undefined && !FAULT_MODES.includes(mode as FaultMode)) throw new Error(`--faults takes ${FAULT_MODES.join('|')}\n${USAGE}`);
+  if (mode !== undefined && dialect === 'sqlite' && mode !== 'kill') throw new Error('SQLite has no server to restart or refuse connections: use --faults kill (writer processes killed with SIGKILL mid-transaction)');
+  if (mode !== undefined && values.has('--url')) throw new Error('--faults runs against a private server the harness starts itself; --url cannot be used with it');
+  const faults = mode === undefined ? undefined : { mode: mode as FaultMode, count: int('--fault-count', 3), settleMs: int('--settle-ms', 2000, 100), downMs: int('--down-ms', 1500, 0) };
+  const port = values.has('--port') ? int('--port', 0, 1024) : undefined;
+  return { runs: kinds.map((kind) => ({ ...common, kind, faults })), json: on.has('--json'), port };
 }
 
 async function main(): Promise<number> {
-  const { runs, json } = parse(process.argv.slice(2));
-  let ok = true;
-  for (const options of runs) {
-    const report = await runStress(options);
-    console.log(json ? JSON.stringify({ ...report, pass: passed(report) }) : `${formatReport(report)}\n`);
-    ok &&= passed(report);
+  const { runs, json, port } = parse(process.argv.slice(2));
+  const first = runs[0]!;
+  let server: PrivateServer | undefined;
+  if (first.faults !== undefined && first.dialect !== 'sqlite') {
+    server = await PrivateServer.create(first.dialect, port);
+    const stop = (): void => {
+      void server!.destroy().finally(() => process.exit(130));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (!json) console.log(`private ${first.dialect} server on port ${server.port}, data in ${server.dir}`);
+    await server.start();
   }
-  return ok ? 0 : 1;
+  try {
+    let ok = true;
+    for (const options of runs) {
+      const report = await runStress({ ...options, server });
+      console.log(json ? JSON.stringify({ ...report, pass: passed(report) }) : `${formatReport(report)}\n`);
+      ok &&= passed(report);
+    }
+    return ok ? 0 : 1;
+  } finally {
+    await server?.destroy();
+  }
 }
 
 main().then(

@@ -1,20 +1,22 @@
-import { fork } from 'node:child_process';
-import * as path from 'node:path';
 import { connect } from '../lib';
 import { availabilityOf, TestDialectName } from '../spec/support/dialects';
 import { checkHistory, CheckResult, RowState } from './check-history';
 import { counterModel, createCounters } from './counter-model';
-import type { WorkerMessage, WorkerResult, WorkerTask } from './stress-worker';
+import { faultChecks, FaultFigures, faultFigures } from './fault-figures';
+import { FaultPlan, injectFaults } from './fault-injector';
+import type { PrivateServer } from './private-server';
+import { StressProcesses } from './stress-processes';
+import type { WorkerResult } from './stress-worker';
 import type { StressKind } from './version-kinds';
 
 export interface StressOptions {
   readonly dialect: TestDialectName;
-  /** A database URL; by default the dialect's test database (see spec/support/dialects.ts). */
+  /** A database URL; by default the dialect's test database (see spec/support/dialects.ts), or the private server's under fault injection. */
   readonly url?: string;
   readonly kind: StressKind;
   readonly processes: number;
   readonly workers: number;
-  /** Increments per worker. */
+  /** Increments per worker (without fault injection; with it, the run lasts until the faults are over). */
   readonly ops: number;
   /** Hot rows the increments spread over. */
   readonly rows: number;
@@ -23,14 +25,19 @@ export interface StressOptions {
   readonly attempts: number;
   /** Leave the counter table in place afterwards. */
   readonly keep?: boolean;
+  /** Fault injection; PostgreSQL and MySQL need `server`, a private server the faults may strike. */
+  readonly faults?: FaultPlan;
+  readonly server?: PrivateServer;
 }
 
 export interface StressReport extends CheckResult {
-  readonly options: Omit<StressOptions, 'kind'> & { kind: string };
+  readonly options: Omit<StressOptions, 'kind' | 'server'> & { kind: string };
   readonly table: string;
   readonly successes: number;
   readonly failed: number;
   readonly indeterminate: number;
+  /** Of the increments of unknown outcome, how many the final state shows applied (each at most once, or a check fails). */
+  readonly indeterminateApplied: number;
   readonly conflicts: number;
   readonly retryable: number;
   /** Read-modify-write runs beyond the first of each increment. */
@@ -38,44 +45,31 @@ export interface StressReport extends CheckResult {
   readonly seconds: number;
   /** Acknowledged increments per second, all processes together. */
   readonly throughput: number;
+  /** Typed failures the workers met (connection refused, lost...), by class and reason. */
+  readonly failuresByClass: Readonly<Record<string, number>>;
+  /** One entry per injected fault. */
+  readonly faults: readonly FaultFigures[];
   readonly errors: readonly string[];
 }
 
-const WORKER = path.join(__dirname, 'stress-worker.js');
-
-/** Forks one stress process; resolves once it is connected and waiting for 'go'. */
-function start(task: WorkerTask): Promise<{ go(): void; done: Promise<WorkerResult> }> {
-  return new Promise((ready, failed) => {
-    const child = fork(WORKER, [JSON.stringify(task)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let settle: { resolve(r: WorkerResult): void; reject(e: Error): void } | undefined;
-    const done = new Promise<WorkerResult>((resolve, reject) => (settle = { resolve, reject }));
-    done.catch(() => undefined);
-    child.on('message', (m: WorkerMessage) => {
-      if (m.type === 'ready') ready({ go: () => child.send('go'), done });
-      else if (m.type === 'done') settle!.resolve(m.result);
-      else {
-        const err = new Error(`stress process ${task.process} failed: ${m.message}`);
-        failed(err);
-        settle!.reject(err);
-      }
-    });
-    child.on('exit', (code) => {
-      const err = new Error(`stress process ${task.process} exited with ${code}`);
-      failed(err);
-      settle!.reject(err);
-    });
-  });
+function tally(names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of names) out[n] = (out[n] ?? 0) + 1;
+  return out;
 }
 
 /**
- * Runs P processes x W workers x N increments against a few hot rows, then
- * checks the history. Resolves with the figures and the checks; it does not
- * judge the self-test (the caller expects lost updates there).
+ * Runs P processes x W workers of increments against a few hot rows, with
+ * faults injected if asked, then checks the history. Resolves with the
+ * figures and the checks; it does not judge the self-test (the caller
+ * expects lost updates there).
  */
 export async function runStress(o: StressOptions): Promise<StressReport> {
-  const url = o.url ?? (await availabilityOf(o.dialect)).url;
+  if (o.faults !== undefined && o.dialect !== 'sqlite' && o.server === undefined) throw new Error(`fault injection on ${o.dialect} needs a private server (see stress/private-server.ts)`);
+  const url = o.url ?? o.server?.url ?? (await availabilityOf(o.dialect)).url;
   if (url === undefined) throw new Error(`${o.dialect} is not available: ${(await availabilityOf(o.dialect)).error}`);
   const table = `kc_stress_${o.kind.name.replace(/VersionField$/, '').toLowerCase()}_${process.pid}`;
+  // The parent's own reads and the table set-up: its idle connections die with each server fault, quietly.
   const db = connect(url);
   try {
     const Counter = counterModel(db, table, o.kind);
@@ -83,33 +77,55 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
       new Map((await Counter.query().orderBy('id')).map((c) => [c.id, { value: c.value, version: c.version, log: c.log }]));
     const rowIds = await createCounters(db.knex, db, table, o.kind, o.rows);
     const initial = await snapshot();
-    const base = { url, table, kind: o.kind.name, rowIds, workers: o.workers, ops: o.ops, selfTest: o.selfTest, thinkMs: o.thinkMs, attempts: o.attempts };
-    const children = await Promise.all(Array.from({ length: o.processes }, (_, p) => start({ ...base, process: p })));
-    const t0 = process.hrtime.bigint();
-    children.forEach((c) => c.go());
-    const results = await Promise.all(children.map((c) => c.done));
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const faulty = o.faults !== undefined;
+    const processes = new StressProcesses({
+      url,
+      table,
+      kind: o.kind.name,
+      rowIds,
+      workers: o.workers,
+      ops: o.ops,
+      selfTest: o.selfTest,
+      thinkMs: o.thinkMs,
+      attempts: o.attempts,
+      faults: faulty,
+      // SQLite writer kills land inside a transaction: it stays open a moment after its write.
+      holdMs: faulty && o.server === undefined ? 3 : 0,
+    });
+    await processes.start(o.processes);
+    const t0 = Date.now();
+    const records = faulty ? await injectFaults(o.faults!, o.server, processes).finally(() => processes.stop()) : [];
+    const history = await processes.finished();
+    const end = Date.now();
+    const seconds = (end - t0) / 1000;
     const final = await snapshot();
     if (!o.keep) await db.knex.schema.dropTableIfExists(table);
 
-    const acks = results.flatMap((r) => r.acks);
-    const indeterminate = new Set(results.flatMap((r) => r.indeterminate));
-    const checked = checkHistory({ countsSaves: o.kind.countsSaves, initial, final, acks, indeterminate });
-    const sum = (f: (r: WorkerResult) => number): number => results.reduce((n, r) => n + f(r), 0);
-    const increments = o.processes * o.workers * o.ops;
+    const checked = checkHistory({ countsSaves: o.kind.countsSaves, initial, final, acks: history.acks, indeterminate: history.indeterminate });
+    const figures = faulty ? faultFigures(records, history.ackTimes, history.failures, o.faults!.settleMs, end) : [];
+    const checks = faulty ? [...checked.checks, ...faultChecks(figures, o.faults!.count)] : checked.checks;
+    const applied = [...final.values()].flatMap((r) => r.log.split(' ')).filter((t) => history.indeterminate.has(t));
+    const sum = (f: (r: WorkerResult) => number): number => history.results.reduce((n, r) => n + f(r), 0);
+    const { server: _server, ...shown } = o;
     return {
-      ...checked,
-      options: { ...o, url, kind: o.kind.name },
+      checks,
+      lostUpdates: checked.lostUpdates,
+      ok: checks.every((c) => c.ok),
+      options: { ...shown, url, kind: o.kind.name },
       table,
-      successes: acks.length,
+      successes: history.acks.length,
       failed: sum((r) => r.failed),
-      indeterminate: indeterminate.size,
+      indeterminate: history.indeterminate.size,
+      indeterminateApplied: new Set(applied).size,
       conflicts: sum((r) => r.conflicts),
       retryable: sum((r) => r.retryable),
-      retries: sum((r) => r.runs) - increments,
+      // Counted by the processes that ran to the end (a killed one takes its counts with it).
+      retries: sum((r) => r.runs - r.acked - r.failed - r.unknown),
       seconds,
-      throughput: acks.length / seconds,
-      errors: results.flatMap((r) => r.errors),
+      throughput: history.acks.length / seconds,
+      failuresByClass: tally(history.failures.map((f) => f.name)),
+      faults: figures,
+      errors: [...history.errors, ...history.results.flatMap((r) => r.errors)],
     };
   } finally {
     await db.close();

@@ -1,10 +1,22 @@
 /**
  * One stress process (forked by run-stress.ts): `workers` async workers on
- * one connection pool, each doing `ops` read-modify-write increments of a
- * random hot row with retryOnConflict(). Reports what it was told back to
- * the parent over IPC; the parent judges.
+ * one connection pool, each doing read-modify-write increments of a random
+ * hot row with retryOnConflict(), `ops` of them or, under fault injection,
+ * until the parent says stop. It streams what it was told to the parent
+ * over IPC (each increment's intent before its write can land, each
+ * acknowledgement, each typed failure), so that nothing is lost when the
+ * parent kills it; the parent judges.
  */
-import { ConnectionLostError, connect, disableConcurrency, RecordModifiedError, RetryableError, retryOnConflict } from '../lib';
+import {
+  ConnectionLostError,
+  connect,
+  DatabaseUnavailableError,
+  disableConcurrency,
+  KnexConcurrencyError,
+  RecordModifiedError,
+  RetryableError,
+  retryOnConflict,
+} from '../lib';
 import type { Ack } from './check-history';
 import { counterModel } from './counter-model';
 import { stressKind } from './version-kinds';
@@ -16,6 +28,7 @@ export interface WorkerTask {
   readonly rowIds: readonly number[];
   readonly process: number;
   readonly workers: number;
+  /** Increments per worker; under fault injection the parent's 'stop' ends the run instead. */
   readonly ops: number;
   /** Save without the version check (`disableConcurrency`): the checker must then find lost updates. */
   readonly selfTest: boolean;
@@ -23,72 +36,149 @@ export interface WorkerTask {
   readonly thinkMs: number;
   /** retryOnConflict() attempts per increment. */
   readonly attempts: number;
+  /**
+   * Fault injection: every other worker runs its increments in
+   * `db.transaction()` (so faults also strike BEGIN and COMMIT), and a
+   * failure that wrote nothing is run again after a short pause instead of
+   * being given up.
+   */
+  readonly faults: boolean;
+  /** Milliseconds a transaction stays open after its write, so a kill lands inside it (SQLite writer kills). */
+  readonly holdMs: number;
 }
 
+/** What a process counted; the increments themselves are streamed. */
 export interface WorkerResult {
-  acks: Ack[];
   /** Increments that gave up after `attempts` conflicts: nothing was written. */
   failed: number;
-  /** Tokens of increments whose outcome is unknown (connection lost at COMMIT or during the write). */
-  indeterminate: string[];
   /** RecordModifiedError seen (each one retried or given up). */
   conflicts: number;
   /** RetryableError seen (deadlock, serialization failure, lock timeout, SQLite busy). */
   retryable: number;
   /** Read-modify-write runs in all. */
   runs: number;
-  /** Anything unexpected; fails the run. */
+  /** Increments acknowledged, and given up as of unknown outcome. */
+  acked: number;
+  unknown: number;
+  /** Anything unexpected (an error that is not the library's typed error for the situation); fails the run. */
   errors: string[];
 }
 
-export type WorkerMessage = { type: 'ready' } | { type: 'done'; result: WorkerResult } | { type: 'error'; message: string };
+/** A failure the worker met: its class (and reason) and when the failed attempt started. */
+export interface FailureEvent {
+  readonly name: string;
+  readonly started: number;
+  readonly at: number;
+  /** The increment was given up as of unknown outcome. */
+  readonly unknown: boolean;
+}
+
+export type WorkerMessage =
+  | { type: 'ready' }
+  /** An increment is about to write: if the process dies before its ack, its outcome is unknown. */
+  | { type: 'intent'; token: string }
+  | { type: 'ack'; ack: Ack; at: number }
+  /** An increment whose outcome is unknown (the worker moves on to the next one). */
+  | { type: 'unknown'; token: string }
+  | { type: 'failure'; failure: FailureEvent }
+  | { type: 'done'; result: WorkerResult }
+  | { type: 'error'; message: string };
+
+// How long one increment keeps trying while the database does not answer.
+const GIVE_UP_MS = 60_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function send(message: WorkerMessage): void {
+  process.send!(message);
+}
+
+/** The class of a failure, with its reason, as the report counts it. */
+export function failureName(err: unknown): string {
+  if (err instanceof DatabaseUnavailableError) return `DatabaseUnavailableError(${err.reason})`;
+  if (err instanceof ConnectionLostError) return `ConnectionLostError(${err.outcomeUnknown ? 'outcome unknown' : 'nothing written'})`;
+  if (err instanceof RetryableError) return `RetryableError(${err.reason})`;
+  return (err as Error)?.name ?? typeof err;
+}
 
 async function main(task: WorkerTask): Promise<WorkerResult> {
   const db = connect(task.url);
   const Counter = counterModel(db, task.table, stressKind(task.kind));
-  const result: WorkerResult = { acks: [], failed: 0, indeterminate: [], conflicts: 0, retryable: 0, runs: 0, errors: [] };
+  const result: WorkerResult = { failed: 0, conflicts: 0, retryable: 0, runs: 0, acked: 0, unknown: 0, errors: [] };
+  let stopping = false;
   try {
     await Counter.get(task.rowIds[0]!);
     const go = new Promise<void>((resolve) => process.once('message', () => resolve()));
     process.send!({ type: 'ready' } satisfies WorkerMessage);
     await go;
+    process.on('message', (m) => {
+      if (m === 'stop') stopping = true;
+    });
 
-    const increment = async (token: string): Promise<void> => {
+    const increment = async (token: string, inTransaction: boolean): Promise<Ack> => {
       const row = task.rowIds[Math.floor(Math.random() * task.rowIds.length)]!;
       let ack: Ack | undefined;
-      await retryOnConflict(
-        async () => {
-          result.runs++;
-          const c = await Counter.get(row);
-          const from = c.version;
-          c.value += 1;
-          c.log += `${token} `;
-          if (task.thinkMs > 0) await sleep(Math.random() * task.thinkMs);
-          try {
-            await (task.selfTest ? disableConcurrency(() => c.save()) : c.save());
-          } catch (err) {
-            if (err instanceof RetryableError) result.retryable++;
-            else if (err instanceof RecordModifiedError) result.conflicts++;
-            throw err;
-          }
-          ack = { row, token, from, to: c.version };
-        },
-        { attempts: task.attempts },
-      );
-      result.acks.push(ack!);
+      let announced = false;
+      const once = async (): Promise<void> => {
+        result.runs++;
+        const c = await Counter.get(row);
+        const from = c.version;
+        c.value += 1;
+        c.log += `${token} `;
+        if (task.thinkMs > 0) await sleep(Math.random() * task.thinkMs);
+        if (!announced) {
+          send({ type: 'intent', token });
+          announced = true;
+        }
+        try {
+          await (task.selfTest ? disableConcurrency(() => c.save()) : c.save());
+        } catch (err) {
+          if (err instanceof RetryableError) result.retryable++;
+          else if (err instanceof RecordModifiedError) result.conflicts++;
+          throw err;
+        }
+        if (inTransaction && task.holdMs > 0) await sleep(Math.random() * task.holdMs);
+        ack = { row, token, from, to: c.version };
+      };
+      await retryOnConflict(inTransaction ? () => db.transaction(once) : once, { attempts: task.attempts });
+      return ack!;
     };
 
     const worker = async (w: number): Promise<void> => {
-      for (let i = 0; i < task.ops; i++) {
+      const inTransaction = task.faults && w % 2 === 1;
+      for (let i = 0; task.faults ? !stopping : i < task.ops; i++) {
         const token = `${task.process}.${w}.${i}`;
-        try {
-          await increment(token);
-        } catch (err) {
-          if (err instanceof ConnectionLostError && err.outcomeUnknown) result.indeterminate.push(token);
-          else if (err instanceof RecordModifiedError || err instanceof RetryableError || err instanceof ConnectionLostError) result.failed++;
-          else result.errors.push(String((err as Error)?.stack ?? err));
+        const since = Date.now();
+        for (;;) {
+          const started = Date.now();
+          try {
+            const ack = await increment(token, inTransaction);
+            send({ type: 'ack', ack, at: Date.now() });
+            result.acked++;
+            break;
+          } catch (err) {
+            const unknown = err instanceof ConnectionLostError && err.outcomeUnknown;
+            if (err instanceof DatabaseUnavailableError || err instanceof ConnectionLostError) {
+              send({ type: 'failure', failure: { name: failureName(err), started, at: Date.now(), unknown } });
+            }
+            if (unknown) {
+              // Never blindly repeated: it may have been applied.
+              send({ type: 'unknown', token });
+              result.unknown++;
+              break;
+            }
+            if ((err instanceof DatabaseUnavailableError || err instanceof ConnectionLostError) && task.faults && Date.now() - since < GIVE_UP_MS) {
+              // Nothing was written: the same increment runs again once the database answers.
+              await sleep(20 + Math.random() * 30);
+              continue;
+            }
+            if (err instanceof KnexConcurrencyError && (err instanceof RecordModifiedError || err instanceof RetryableError || err instanceof DatabaseUnavailableError || err instanceof ConnectionLostError)) {
+              result.failed++;
+            } else {
+              result.errors.push(String((err as Error)?.stack ?? err));
+            }
+            break;
+          }
         }
       }
     };

@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { connect } from '../connect';
 import type { Database } from '../database';
-import { configForUrl } from '../dialects/adapter-for';
 import { UsageError } from '../errors';
 import { makeMigration } from '../migrations/make-migration';
 import type { MigrationEvent, MigrationRun } from '../migrations/migration-events';
@@ -44,11 +43,11 @@ function exitCodeFor(err: unknown): ExitCode {
 }
 
 function open(url: string, out: CliOutput): Database {
-  const warn = (message: unknown): void => {
-    const text = String(message);
+  const warn = (text: string): void => {
     if (!KNEX_FAILURE_LOG.test(text)) out.stderr.write(`knex: ${text}\n`);
   };
-  return connect({ ...configForUrl(url), log: { warn, error: warn, deprecate: warn, debug: () => {} } });
+  // One line per message; a connection that cannot be made is the error we print (debug, dropped here).
+  return connect(url, { log: { warn, error: warn, debug: () => {} } });
 }
 
 function progress(out: CliOutput): (event: MigrationEvent) => void {

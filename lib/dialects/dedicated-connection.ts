@@ -1,4 +1,6 @@
 import knexFactory, { Knex } from 'knex';
+import { typeAcquireFailures } from '../typed-acquire';
+import { adapterForKnex } from './adapter-for';
 
 interface KnexClient {
   config: Knex.Config;
@@ -25,6 +27,7 @@ export class DedicatedConnection {
   async raw<T = unknown>(sql: string, bindings: readonly Knex.RawBinding[] = []): Promise<T> {
     if (this.#open === undefined) {
       const knex = knexFactory(this.#config);
+      typeAcquireFailures(knex, adapterForKnex(knex));
       this.#open = { knex, connection: await (knex.client as KnexClient).acquireConnection() };
     }
     const { knex, connection } = this.#open;

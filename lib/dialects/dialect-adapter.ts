@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
-import type { RetryReason } from '../errors';
+import type { RetryReason, UnavailableReason } from '../errors';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 
@@ -56,14 +56,25 @@ export interface ExecResult {
 
 /**
  * What a driver error means for the library: a reason to run the
- * transaction again, or a dead connection. Any other error passes through.
+ * transaction again, a dead connection, or no connection to be had. Any
+ * other error passes through.
  */
 export interface ErrorClassification {
-  readonly kind: RetryReason | 'connection-lost' | 'statement-timeout';
+  /**
+   * `'connection-lost'`: the connection died (under a statement it may have
+   * written; while connecting, nothing was sent). `'unavailable'`: only
+   * connecting can fail this way, so nothing was sent.
+   */
+  readonly kind: RetryReason | 'connection-lost' | 'statement-timeout' | 'unavailable';
   /** The driver's code, as the driver spells it. */
   readonly code: string | number | undefined;
   /** A human name of the code for messages, e.g. `PostgreSQL 40001 serialization_failure`. */
   readonly label: string;
+  /**
+   * Why no connection could be had, for `'unavailable'`, and for a
+   * `'connection-lost'` met while connecting (default `'dropped'`).
+   */
+  readonly reason?: UnavailableReason;
 }
 
 /** The instants a database's date-time column stores and reads back faithfully, in epoch milliseconds. */
@@ -166,7 +177,26 @@ export interface DialectAdapter {
  */
 export const MAX_PREPARED_PER_CONNECTION = 200;
 
-const SOCKET_FAILURES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+// Node's socket errors for a connection that died; ETIMEDOUT while
+// connecting means the host never answered.
+const SOCKET_FAILURES = new Map<string, UnavailableReason>([['ECONNRESET', 'dropped'], ['EPIPE', 'dropped'], ['ETIMEDOUT', 'unreachable']]);
+
+// Node's errors for a connection that could not be made at all.
+const CONNECT_FAILURES = new Map<string, UnavailableReason>([
+  ['ECONNREFUSED', 'refused'],
+  ['ENOTFOUND', 'dns'],
+  ['EAI_AGAIN', 'dns'],
+  ['EAI_FAIL', 'dns'],
+  ['EAI_NONAME', 'dns'],
+  ['EHOSTUNREACH', 'unreachable'],
+  ['ENETUNREACH', 'unreachable'],
+  ['EHOSTDOWN', 'unreachable'],
+  ['ENETDOWN', 'unreachable'],
+  ['EADDRNOTAVAIL', 'unreachable'],
+]);
+
+// Node's TLS errors: a certificate that does not verify, a failed handshake.
+const TLS_FAILURE = /^(ERR_TLS_|ERR_SSL_|EPROTO$)|CERT|_SIGNATURE|ISSUER/;
 
 const EMPTY: readonly Record<string, unknown>[] = Object.freeze([]);
 
@@ -234,10 +264,21 @@ export abstract class DialectAdapterBase implements DialectAdapter {
     return name?.split('.').pop();
   }
 
-  /** Node's socket-level failures, shared by the network drivers. */
+  /**
+   * Node's socket-level failures, shared by the network drivers: a
+   * connection that could not be made (refused, DNS, unreachable, TLS) or
+   * that died (reset, broken pipe, timed out).
+   */
   protected static socketFailure(err: unknown): ErrorClassification | undefined {
-    const code = (err as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && SOCKET_FAILURES.has(code)) return { kind: 'connection-lost', code, label: code };
+    const e = err as { code?: unknown; message?: unknown } | null;
+    const code = e?.code;
+    if (typeof code !== 'string') return undefined;
+    const label = typeof e?.message === 'string' && e.message.includes(code) ? e.message : code;
+    const lost = SOCKET_FAILURES.get(code);
+    if (lost !== undefined) return { kind: 'connection-lost', code, label, reason: lost };
+    const unavailable = CONNECT_FAILURES.get(code);
+    if (unavailable !== undefined) return { kind: 'unavailable', code, label, reason: unavailable };
+    if (TLS_FAILURE.test(code)) return { kind: 'unavailable', code, label: `TLS: ${typeof e?.message === 'string' ? e.message : code}`, reason: 'tls' };
     return undefined;
   }
 

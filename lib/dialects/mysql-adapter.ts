@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { UsageError } from '../errors';
+import { UnavailableReason, UsageError } from '../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
 import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
 import { MysqlClient } from './mysql-client';
@@ -28,9 +28,42 @@ const RETRY: Record<number, [ErrorClassification['kind'], string]> = {
 };
 
 // Codes after which the session is gone: the server killed it or shut down,
-// or mysql2 lost the socket. mysql2 also marks every error that leaves the
-// connection unusable with `fatal: true`.
-const LOST = new Set(['PROTOCOL_CONNECTION_LOST', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN', 'ER_CLIENT_INTERACTION_TIMEOUT']);
+// or mysql2 lost the socket; with what each means while connecting. mysql2
+// also marks every error that leaves the connection unusable with
+// `fatal: true`.
+const LOST = new Map<string, UnavailableReason>([
+  ['PROTOCOL_CONNECTION_LOST', 'dropped'],
+  ['ER_CONNECTION_KILLED', 'dropped'],
+  ['ER_SERVER_SHUTDOWN', 'shutting-down'], // 1053
+  ['ER_CLIENT_INTERACTION_TIMEOUT', 'dropped'],
+]);
+
+// Error numbers only a connection attempt meets: nothing was sent. The
+// 2000s are libmysqlclient's (a MySQL or MariaDB proxy may relay them);
+// mysql2 reports the same failures with Node's codes (ECONNREFUSED...).
+const UNAVAILABLE: Record<number, [string, UnavailableReason]> = {
+  1040: ['ER_CON_COUNT_ERROR', 'too-many-connections'],
+  1203: ['ER_TOO_MANY_USER_CONNECTIONS', 'too-many-connections'],
+  1044: ['ER_DBACCESS_DENIED_ERROR', 'auth'],
+  1045: ['ER_ACCESS_DENIED_ERROR', 'auth'],
+  1129: ['ER_HOST_IS_BLOCKED', 'auth'],
+  1130: ['ER_HOST_NOT_PRIVILEGED', 'auth'],
+  1251: ['ER_NOT_SUPPORTED_AUTH_MODE', 'auth'],
+  1698: ['ER_ACCESS_DENIED_NO_PASSWORD_ERROR', 'auth'],
+  2002: ['CR_CONNECTION_ERROR', 'refused'],
+  2003: ['CR_CONN_HOST_ERROR', 'refused'],
+  2005: ['CR_UNKNOWN_HOST', 'dns'],
+  2026: ['CR_SSL_CONNECTION_ERROR', 'tls'],
+};
+
+// libmysqlclient's numbers for a connection that died under a statement.
+const LOST_ERRNO: Record<number, string> = { 2006: 'CR_SERVER_GONE_ERROR', 2013: 'CR_SERVER_LOST' };
+
+// mysql2's own codes for a connection that could not be set up.
+const DRIVER_UNAVAILABLE = new Map<string, UnavailableReason>([
+  ['HANDSHAKE_NO_SSL_SUPPORT', 'tls'],
+  ['HANDSHAKE_SSL_ERROR', 'tls'],
+]);
 
 interface ResultHeader {
   affectedRows?: number;
@@ -172,16 +205,27 @@ export class MysqlAdapter extends DialectAdapterBase {
   }
 
   override classifyError(err: unknown): ErrorClassification | undefined {
-    const e = err as { errno?: unknown; code?: unknown; fatal?: unknown } | null;
+    const e = err as { errno?: unknown; code?: unknown; fatal?: unknown; message?: unknown } | null;
     const code = typeof e?.code === 'string' ? e.code : undefined;
-    const retry = typeof e?.errno === 'number' ? RETRY[e.errno] : undefined;
-    if (retry) return { kind: retry[0], code: e!.errno as number, label: `MySQL/MariaDB ${String(e!.errno)} ${retry[1]}` };
-    const timeout = typeof e?.errno === 'number' ? TIMEOUT[e.errno] : undefined;
-    if (timeout) return { kind: 'statement-timeout', code: e!.errno as number, label: `MySQL/MariaDB ${String(e!.errno)} ${timeout}` };
-    if ((code !== undefined && LOST.has(code)) || e?.fatal === true) {
-      return { kind: 'connection-lost', code: code ?? (e?.errno as number | undefined), label: `mysql2 ${code ?? 'fatal error'}` };
+    const errno = typeof e?.errno === 'number' ? e.errno : undefined;
+    const retry = errno !== undefined && Object.hasOwn(RETRY, errno) ? RETRY[errno] : undefined;
+    if (retry) return { kind: retry[0], code: errno, label: `MySQL/MariaDB ${String(errno)} ${retry[1]}` };
+    const timeout = errno !== undefined && Object.hasOwn(TIMEOUT, errno) ? TIMEOUT[errno] : undefined;
+    if (timeout) return { kind: 'statement-timeout', code: errno, label: `MySQL/MariaDB ${String(errno)} ${timeout}` };
+    const unavailable = errno !== undefined && Object.hasOwn(UNAVAILABLE, errno) ? UNAVAILABLE[errno] : undefined;
+    if (unavailable) return { kind: 'unavailable', code: errno, label: `MySQL/MariaDB ${String(errno)} ${unavailable[0]}: ${String(e?.message)}`, reason: unavailable[1] };
+    const driverUnavailable = code === undefined ? undefined : DRIVER_UNAVAILABLE.get(code);
+    if (driverUnavailable) return { kind: 'unavailable', code, label: `mysql2 ${code}: ${String(e?.message)}`, reason: driverUnavailable };
+    // Node's codes first: mysql2 marks a refused connection `fatal` too.
+    const socket = DialectAdapterBase.socketFailure(err);
+    if (socket) return socket;
+    const lostErrno = errno !== undefined && Object.hasOwn(LOST_ERRNO, errno) ? LOST_ERRNO[errno] : undefined;
+    if (lostErrno) return { kind: 'connection-lost', code: errno, label: `MySQL/MariaDB ${String(errno)} ${lostErrno}` };
+    const lost = code === undefined ? undefined : LOST.get(code);
+    if (lost !== undefined || e?.fatal === true) {
+      return { kind: 'connection-lost', code: code ?? errno, label: `mysql2 ${code ?? 'fatal error'}`, reason: lost ?? 'dropped' };
     }
-    return DialectAdapterBase.socketFailure(err);
+    return undefined;
   }
 
   private static foundRowsError(): UsageError {

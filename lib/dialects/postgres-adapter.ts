@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { PostgresClient } from './postgres-client';
 import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from './prepared-statements-option';
+import type { UnavailableReason } from '../errors';
 import { postgresVersionTriggers } from './postgres-version-triggers';
 import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexClientQuery, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
 
@@ -14,17 +15,34 @@ const RETRY: Record<string, [ErrorClassification['kind'], string]> = {
   '55P03': ['lock-timeout', 'lock_not_available'],
 };
 
-// SQLSTATEs after which the server has closed the session.
-const LOST: Record<string, string> = {
-  '57P01': 'admin_shutdown', // pg_terminate_backend(), fast shutdown
-  '57P02': 'crash_shutdown',
-  '57P03': 'cannot_connect_now',
-  '57P05': 'idle_session_timeout',
-  '25P03': 'idle_in_transaction_session_timeout',
+// SQLSTATEs after which the server has closed the session, with what they
+// mean when they come while connecting.
+const LOST: Record<string, [string, UnavailableReason]> = {
+  '57P01': ['admin_shutdown', 'shutting-down'], // pg_terminate_backend(), fast shutdown
+  '57P02': ['crash_shutdown', 'shutting-down'], // another backend crashed, or an immediate shutdown
+  '57P05': ['idle_session_timeout', 'dropped'],
+  '25P03': ['idle_in_transaction_session_timeout', 'dropped'],
+};
+
+// SQLSTATEs only a connection attempt meets: nothing was sent.
+const UNAVAILABLE: Record<string, [string, UnavailableReason]> = {
+  // "the database system is starting up / shutting down / in recovery mode /
+  // not yet accepting connections"; the message tells which.
+  '57P03': ['cannot_connect_now', 'starting-up'],
+  '53300': ['too_many_connections', 'too-many-connections'],
+  '28P01': ['invalid_password', 'auth'],
+  '28000': ['invalid_authorization_specification', 'auth'],
 };
 
 // node-postgres' own errors for a socket that closed; they carry no code.
 const DRIVER_LOST = /(Connection terminated unexpectedly|Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
+
+// node-postgres' own errors for a connection that could not be set up.
+const DRIVER_UNAVAILABLE: readonly [RegExp, UnavailableReason][] = [
+  [/^Connection terminated due to connection timeout/, 'unreachable'],
+  [/^The server does not support SSL connections/, 'tls'],
+  [/^SASL: /, 'auth'],
+];
 
 interface PgResult {
   rowCount: number | null;
@@ -224,15 +242,21 @@ export class PostgresAdapter extends DialectAdapterBase {
     const code = typeof e?.code === 'string' ? e.code : undefined;
     if (code !== undefined) {
       if (isLostStatement(err)) return { kind: 'schema-changed', code, label: `PostgreSQL ${code} ${code === '26000' ? 'invalid_sql_statement_name' : 'cached plan must not change result type'}` };
-      const retry = RETRY[code];
+      const retry = Object.hasOwn(RETRY, code) ? RETRY[code] : undefined;
       if (retry) return { kind: retry[0], code, label: `PostgreSQL ${code} ${retry[1]}` };
       // statement_timeout, pg_cancel_backend(): the statement is undone, the transaction aborted.
       if (code === '57014') return { kind: 'statement-timeout', code, label: 'PostgreSQL 57014 query_canceled' };
-      const lost = LOST[code] ?? (code.startsWith('08') ? 'connection_exception' : undefined);
-      if (lost) return { kind: 'connection-lost', code, label: `PostgreSQL ${code} ${lost}` };
+      const unavailable = Object.hasOwn(UNAVAILABLE, code) ? UNAVAILABLE[code] : undefined;
+      if (unavailable) {
+        const reason = code === '57P03' && /shutting down/.test(String(e?.message)) ? 'shutting-down' : unavailable[1];
+        return { kind: 'unavailable', code, label: `PostgreSQL ${code} ${unavailable[0]}: ${String(e?.message)}`, reason };
+      }
+      const lost = Object.hasOwn(LOST, code) ? LOST[code] : code.startsWith('08') ? (['connection_exception', 'dropped'] as const) : undefined;
+      if (lost) return { kind: 'connection-lost', code, label: `PostgreSQL ${code} ${lost[0]}`, reason: lost[1] };
     }
-    if (typeof e?.message === 'string' && DRIVER_LOST.test(e.message)) {
-      return { kind: 'connection-lost', code, label: `node-postgres: ${DRIVER_LOST.exec(e.message)![1]}` };
+    if (typeof e?.message === 'string') {
+      if (DRIVER_LOST.test(e.message)) return { kind: 'connection-lost', code, label: `node-postgres: ${DRIVER_LOST.exec(e.message)![1]}` };
+      for (const [pattern, reason] of DRIVER_UNAVAILABLE) if (pattern.test(e.message)) return { kind: 'unavailable', code, label: `node-postgres: ${e.message}`, reason };
     }
     return DialectAdapterBase.socketFailure(err);
   }

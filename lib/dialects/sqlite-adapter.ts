@@ -105,6 +105,9 @@ export class SqliteAdapter extends DialectAdapterBase {
   override classifyError(err: unknown): ErrorClassification | undefined {
     const code = (err as { code?: unknown } | null)?.code;
     if (code === 'SQLITE_BUSY') return { kind: 'busy', code, label: 'SQLite SQLITE_BUSY' };
+    // The file (or its directory) is missing or not readable: only opening a
+    // connection meets it.
+    if (code === 'SQLITE_CANTOPEN') return { kind: 'unavailable', code, label: `SQLite ${String((err as Error).message)}`, reason: 'cannot-open' };
     return undefined;
   }
 }

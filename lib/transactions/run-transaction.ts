@@ -161,7 +161,7 @@ async function lease_(db: Database, client: ConnectionLender): Promise<object> {
   try {
     return await client.acquireConnection();
   } catch (err) {
-    throw db.failure(err, { phase: 'begin', inTransaction: true, write: true, acquire: true });
+    throw db.failure(err, { phase: 'connect', inTransaction: false, write: false, acquire: true });
   }
 }
 

@@ -1,0 +1,78 @@
+import type { PrivateServer } from './private-server';
+import type { StressProcesses } from './stress-processes';
+
+/**
+ * `restart`: the server shuts down and starts again, alternately clean
+ * (PostgreSQL's fast shutdown, MariaDB's normal one) and immediate (no
+ * checkpoint: crash recovery at start). `kill`: SIGKILL to the server and
+ * all its processes, then a start (crash recovery); on SQLite, SIGKILL to a
+ * writer process in the middle of its transaction, and a new process in its
+ * place. `refuse`: the server stays down for a while, so every connection
+ * attempt is refused, then starts again.
+ */
+export type FaultMode = 'restart' | 'kill' | 'refuse';
+
+export const FAULT_MODES: readonly FaultMode[] = ['restart', 'kill', 'refuse'];
+
+export interface FaultPlan {
+  readonly mode: FaultMode;
+  readonly count: number;
+  /** Steady load before the first fault, and after each recovery before the next (so throughput can be compared). */
+  readonly settleMs: number;
+  /** How long the server stays down for `refuse`. */
+  readonly downMs: number;
+}
+
+/** One injected fault and when things happened (epoch milliseconds). */
+export interface FaultRecord {
+  readonly n: number;
+  readonly what: string;
+  /** When the fault was injected. */
+  readonly at: number;
+  /** When the database answered again (SQLite: the kill itself; the database never went away). */
+  readonly upAt: number;
+  /** SQLite writer kills: the increment the killed process had in flight. */
+  readonly inFlight?: readonly string[];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Injects `plan.count` faults into a running stress run, `settleMs` apart,
+ * and returns what it did and when. With a `server`, the faults strike the
+ * server; without one (SQLite), they kill writer processes.
+ */
+export async function injectFaults(plan: FaultPlan, server: PrivateServer | undefined, processes: StressProcesses): Promise<FaultRecord[]> {
+  const records: FaultRecord[] = [];
+  await sleep(plan.settleMs);
+  for (let n = 1; n <= plan.count; n++) {
+    const at = Date.now();
+    let what: string;
+    let inFlight: readonly string[] | undefined;
+    if (server === undefined) {
+      if (plan.mode !== 'kill') throw new Error(`--faults ${plan.mode} needs a database server; SQLite takes --faults kill (writer processes killed mid-transaction)`);
+      const killed = await processes.killOne();
+      what = `SIGKILL of writer process ${killed.process}${killed.inFlight.length > 0 ? ` with ${killed.inFlight.join(', ')} in flight` : ''}`;
+      inFlight = killed.inFlight;
+      records.push({ n, what, at, upAt: at, inFlight });
+      await processes.add();
+    } else {
+      if (plan.mode === 'kill') {
+        what = 'SIGKILL of the server and its processes, then a start (crash recovery)';
+        await server.kill();
+      } else if (plan.mode === 'refuse') {
+        what = `clean shutdown, ${plan.downMs} ms of refused connections, then a start`;
+        await server.stop('clean');
+        await sleep(plan.downMs);
+      } else {
+        const mode = n % 2 === 1 ? 'clean' : 'immediate';
+        what = `${mode} shutdown, then a start${mode === 'immediate' ? ' (crash recovery)' : ''}`;
+        await server.stop(mode);
+      }
+      await server.start();
+      records.push({ n, what, at, upAt: Date.now() });
+    }
+    await sleep(plan.settleMs);
+  }
+  return records;
+}
