@@ -119,7 +119,7 @@ forEachDialect('edge versions: addVersionColumn on a table that already has rows
       t.string('note', 20).notNullable().defaultTo('');
     });
     await d.knex(table).insert([{ code: 'A', owner: 'a' }, { code: 'B', owner: 'b' }]);
-    // SQLite cannot ADD COLUMN with a non-constant default: the column then defaults to 0 there.
+    // Added by ALTER TABLE the column defaults to 0 (SQLite refuses a clock default there, PostgreSQL would rewrite the table).
     await d.knex.schema.alterTable(table, (t) => {
       addVersionColumn(t);
     });

@@ -132,9 +132,12 @@ export class PostgresAdapter extends DialectAdapterBase {
     this.#named = checkPreparedOption((knex.client as { config?: PreparedStatementsOption }).config?.kcPreparedStatements);
   }
 
-  // clock_timestamp(), not now(): now() is the transaction's start, the same for every row it inserts.
-  override clockVersionDefault(): string {
-    return '(floor(extract(epoch from clock_timestamp()) * 1000000)::bigint)';
+  // clock_timestamp(), not now(): now() is the transaction's start, the same
+  // for every row it inserts. Not when ALTER TABLE adds the column: a volatile
+  // default rewrites the whole table under an exclusive lock, where a
+  // constant one is instant.
+  override clockVersionDefault(addedToExistingTable: boolean): string | undefined {
+    return addedToExistingTable ? undefined : '(floor(extract(epoch from clock_timestamp()) * 1000000)::bigint)';
   }
 
   // node-postgres parses json and jsonb; as text, the value `"42"` stays a string.

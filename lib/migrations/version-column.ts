@@ -8,9 +8,10 @@ import { adapterForKnex } from '../dialects/adapter-for';
  * writers, so that they too start from the clock (a row deleted and inserted
  * again never starts at a version an old copy of it holds). On MySQL and
  * MariaDB it defaults to 0 (Knex's renameColumn() there cannot carry an
- * expression default), and so does a column SQLite adds to an existing
- * table (ALTER TABLE cannot give it a non-constant default): rows inserted
- * by other SQL there start at 0, below every version the library writes.
+ * expression default), and so does a column added to an existing table
+ * (SQLite's ALTER TABLE refuses a non-constant default; PostgreSQL's would
+ * rewrite the whole table under an exclusive lock): rows inserted by other
+ * SQL there start at 0, below every version the library writes.
  *
  * @example
  * ```ts
