@@ -110,6 +110,35 @@ forEachDialect('edge versions: a stale copy of a deleted row never matches a re-
   }
 });
 
+forEachDialect('edge versions: addVersionColumn on a table that already has rows', (d) => {
+  it('adds the column, every existing row gets a version, and new rows start from the clock', async () => {
+    const table = 'edge_added';
+    await recreateTable(d.knex, table, (t) => {
+      t.string('code', 10).primary();
+      t.string('owner', 20).notNullable();
+      t.string('note', 20).notNullable().defaultTo('');
+    });
+    await d.knex(table).insert([{ code: 'A', owner: 'a' }, { code: 'B', owner: 'b' }]);
+    // Added by ALTER TABLE the column defaults to 0 (SQLite refuses a clock default there, PostgreSQL would rewrite the table).
+    await d.knex.schema.alterTable(table, (t) => {
+      addVersionColumn(t);
+    });
+    class Later extends Model {
+      static table = table;
+      static fields = { code: new CharField({ maxLength: 10, primaryKey: true }), owner: new CharField({ maxLength: 20 }), note: new CharField({ maxLength: 20, default: '' }), version: KINDS[1]!.make() as VersionField };
+      declare code: string;
+      declare owner: string;
+      declare version: number;
+    }
+    Later.bind(d.db);
+    const a = await Later.get('A');
+    expect(Number.isSafeInteger(a.version)).to.equal(true);
+    a.owner = 'a2';
+    await a.save();
+    expect((await Later.create({ code: 'C', owner: 'c' })).version).to.be.greaterThan(CLOCK_2020);
+  });
+});
+
 // Beyond 2^53 - 1 a JavaScript number cannot tell neighbouring versions
 // apart; only other SQL can write such a version. It is refused with the
 // library's own error, before anything is written, never after.

@@ -127,9 +127,9 @@ export interface DialectAdapter {
    * database clock in microseconds since the epoch, the same scale as
    * `nextClockVersion()`: the first version of a row inserted by other SQL.
    * `undefined` where such a default would get in the way (the column then
-   * defaults to 0).
+   * defaults to 0). `addedToExistingTable`: the column is added by ALTER TABLE.
    */
-  readonly clockVersionSql: string | undefined;
+  clockVersionDefault(addedToExistingTable: boolean): string | undefined;
   /**
    * Column types (as Knex's `columnInfo()` names them) that would round a
    * JavaScript number a `FloatField` holds: a 4-byte `real`, MySQL's
@@ -212,7 +212,6 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   readonly versionTriggers: VersionTriggerDialect | undefined = undefined;
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined = undefined;
   readonly dateRange: DateRange | undefined = undefined;
-  readonly clockVersionSql: string | undefined = undefined;
   // SQLite stores every REAL in 8 bytes, whatever the declared type.
   readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set<string>());
 
@@ -223,6 +222,10 @@ export abstract class DialectAdapterBase implements DialectAdapter {
 
   prepareConfig(config: Knex.Config): Knex.Config {
     return config;
+  }
+
+  clockVersionDefault(_addedToExistingTable: boolean): string | undefined {
+    return undefined;
   }
 
   // A driver that does not parse JSON columns (SQLite's has no JSON type) reads them as stored.

@@ -128,8 +128,6 @@ export class PostgresAdapter extends DialectAdapterBase {
   override readonly arrayRowsOption = Object.freeze({ rowMode: 'array' });
   // timestamp/timestamptz start at 4713 BC (Julian day 0) and end in 294276,
   // past JavaScript's last date; node-postgres writes and reads BC years.
-  // clock_timestamp(), not now(): now() is the transaction's start, the same for every row it inserts.
-  override readonly clockVersionSql = '(floor(extract(epoch from clock_timestamp()) * 1000000)::bigint)';
   // Knex's t.float() is `real`: 6 significant digits (1234567.891 reads back as 1234567.9).
   override readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set(['real', 'numeric', 'decimal']));
   override readonly dateRange: DateRange = Object.freeze({
@@ -171,6 +169,14 @@ export class PostgresAdapter extends DialectAdapterBase {
 
   override checkKnex(knex: Knex): void {
     this.#named = checkPreparedOption((knex.client as { config?: PreparedStatementsOption }).config?.kcPreparedStatements);
+  }
+
+  // clock_timestamp(), not now(): now() is the transaction's start, the same
+  // for every row it inserts. Not when ALTER TABLE adds the column: a volatile
+  // default rewrites the whole table under an exclusive lock, where a
+  // constant one is instant.
+  override clockVersionDefault(addedToExistingTable: boolean): string | undefined {
+    return addedToExistingTable ? undefined : '(floor(extract(epoch from clock_timestamp()) * 1000000)::bigint)';
   }
 
   // node-postgres parses json and jsonb; as text, the value `"42"` stays a string.

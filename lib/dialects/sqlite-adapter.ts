@@ -34,8 +34,6 @@ export class SqliteAdapter extends DialectAdapterBase {
   // holds the database's only write lock.
   override readonly lockRowSuffix = '';
   override readonly versionTriggers = sqliteVersionTriggers;
-  // julianday('now') has millisecond precision; scaled to microseconds like the others.
-  override readonly clockVersionSql = "(CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER))";
 
   /** `sqlite:PATH`, `sqlite:///abs/path`, `sqlite::memory:`; `?busyTimeout=ms&pool=n` are optional. */
   static configFromUrl(url: string): Knex.Config {
@@ -53,6 +51,13 @@ export class SqliteAdapter extends DialectAdapterBase {
       ...(pool ? { pool: { min: 1, max: Number(pool) } } : {}),
       ...(busy ? { kcBusyTimeoutMs: Number(busy) } : {}),
     } as Knex.Config;
+  }
+
+  // julianday('now') has millisecond precision; scaled to microseconds like the
+  // others. ALTER TABLE ADD COLUMN refuses a non-constant default on a table
+  // with rows, so a column added later defaults to 0.
+  override clockVersionDefault(addedToExistingTable: boolean): string | undefined {
+    return addedToExistingTable ? undefined : "(CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER))";
   }
 
   override prepareConfig(config: Knex.Config): Knex.Config {

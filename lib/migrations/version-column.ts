@@ -8,8 +8,10 @@ import { adapterForKnex } from '../dialects/adapter-for';
  * writers, so that they too start from the clock (a row deleted and inserted
  * again never starts at a version an old copy of it holds). On MySQL and
  * MariaDB it defaults to 0 (Knex's renameColumn() there cannot carry an
- * expression default): rows inserted by other SQL start at 0, below every
- * version the library writes.
+ * expression default), and so does a column added to an existing table
+ * (SQLite's ALTER TABLE refuses a non-constant default; PostgreSQL's would
+ * rewrite the whole table under an exclusive lock): rows inserted by other
+ * SQL there start at 0, below every version the library writes.
  *
  * @example
  * ```ts
@@ -23,9 +25,9 @@ import { adapterForKnex } from '../dialects/adapter-for';
  * ```
  */
 export function addVersionColumn(table: Knex.CreateTableBuilder | Knex.AlterTableBuilder, name = 'version'): Knex.ColumnBuilder {
-  // Knex hands the builder its client, the only way to the dialect here.
-  const client = (table as unknown as { client: Knex.Client }).client;
-  const clock = adapterForKnex({ client } as unknown as Knex).clockVersionSql;
+  // Knex hands the builder its client (and whether it alters a table), the only way to the dialect here.
+  const { client, _method } = table as unknown as { client: Knex.Client; _method?: string };
+  const clock = adapterForKnex({ client } as unknown as Knex).clockVersionDefault(_method === 'alter');
   const column = table.bigInteger(name).notNullable();
   return clock === undefined ? column.defaultTo(0) : column.defaultTo(client.raw(clock) as unknown as Knex.Raw);
 }
