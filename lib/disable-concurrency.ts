@@ -1,6 +1,6 @@
 import { UsageError } from './errors';
 import { Model } from './model';
-import { withOverride } from './scope';
+import { withOverride } from './transactions/scope';
 
 /**
  * Runs `fn` with version checks switched off: saves and deletes inside it

@@ -1,6 +1,6 @@
 import { scopeArguments } from './disable-concurrency';
 import type { Model } from './model';
-import { withOverride } from './scope';
+import { withOverride } from './transactions/scope';
 
 /**
  * Runs `fn` with version increments switched off: saves inside it still

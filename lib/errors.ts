@@ -317,3 +317,56 @@ export class ModelDefinitionError extends KnexConcurrencyError {
 
 /** The library was called in a way that cannot work (unbound model, deleting an unsaved instance, bad connect target...). */
 export class UsageError extends KnexConcurrencyError {}
+
+/**
+ * A model call was made on a transaction that is over, or is closing: it
+ * came from a timer, an event or an unawaited promise started inside
+ * `db.transaction()` that ran after `fn` had settled (or after
+ * `trx.commit()` / `trx.rollback()`). Nothing was written and the instance
+ * is as it was. Await the work inside `fn`, or start it outside the
+ * transaction.
+ */
+export class TransactionClosedError extends UsageError {
+  constructor(what: string) {
+    super(
+      `${what}: the transaction it was started in is over (its function had settled, or it was committed or rolled back). ` +
+        'Nothing was written. Await this call inside the transaction function, or make it outside the transaction.',
+    );
+  }
+}
+
+/**
+ * `db.close()` was called: the call was refused, or was waiting for a
+ * connection when the pool closed. Nothing was written and the instance is
+ * as it was. Statements already running when `close()` was called finish
+ * first, and so do the transactions they belong to.
+ */
+export class DatabaseClosedError extends UsageError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super(`${what}: the database was closed (db.close()). Nothing was written. Connect again to go on.`, options);
+  }
+}
+
+/**
+ * The database cancelled a statement that ran past its time limit
+ * (PostgreSQL 57014 `statement_timeout`, MySQL 3024 `max_execution_time`,
+ * MariaDB 1969 `max_statement_time`) or that was cancelled on the server
+ * (PostgreSQL `pg_cancel_backend`, MySQL 1317 `KILL QUERY`). The statement
+ * was undone, so it wrote nothing. Inside a transaction the whole
+ * transaction is rolled back (PostgreSQL allows nothing else after it), and
+ * `db.transaction()` rejects with this error. `retryOnConflict()` does not
+ * retry it: running a slow statement again is rarely what fixes it.
+ */
+export class StatementTimeoutError extends KnexConcurrencyError {
+  readonly dialect: string;
+  readonly code: string | number | undefined;
+  readonly phase: FailurePhase;
+
+  constructor(details: FailureDetails, cause: unknown) {
+    const scope = details.inTransaction ? 'the whole transaction was rolled back' : 'the statement was undone';
+    super(`The database cancelled a statement (${details.label}): it ran past its time limit or was cancelled on the server. Nothing was written (${scope}).`, { cause });
+    this.dialect = details.dialect;
+    this.code = details.code;
+    this.phase = details.phase;
+  }
+}

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Database } from './database';
 import type { ExecResult, KnexClientQuery, StatementToRun } from './dialects/dialect-adapter';
+import type { Session } from './transactions/session';
 
 /** A statement ready to run: SQL with `?` placeholders and its bindings (see `StatementToRun`). */
 export type Statement = StatementToRun;
@@ -11,24 +12,56 @@ interface ClientInternals extends KnexClientQuery {
 }
 
 /**
- * Runs one statement on a connection Knex lends (the pool's, or the
- * transaction's) through Knex's `client.query()`, so Knex's `query` events,
- * bindings and transactions all apply; the dialect adapter may keep the
- * statement prepared on that connection. Returns the driver's answer
- * normalised by the adapter. A driver error the adapter recognises leaves as
- * the library's typed error (`RetryableError`, `ConnectionLostError`); a dead
+ * Runs one statement of `session`: on a pool connection, or in its
+ * transaction, in turn on the transaction's connection (see
+ * `TransactionFrame.run`). Returns the driver's answer normalised by the
+ * adapter. A driver error the adapter recognises leaves as the library's
+ * typed error (`RetryableError`, `ConnectionLostError`...); a dead
  * connection is dropped from the pool before it is released.
  */
-export async function execute(db: Database, runner: Knex | Knex.Transaction, stmt: Statement): Promise<ExecResult> {
+export function execute(db: Database, session: Session, stmt: Statement): Promise<ExecResult> {
+  const frame = session.frame;
+  if (frame === undefined) return executeOn(db, session.runner, stmt, false);
+  return session.run(() => executeOn(db, frame.trx, stmt, true));
+}
+
+/**
+ * Runs the statement through Knex's `client.query()` on the connection Knex
+ * lends (the pool's, or the transaction's), so that Knex's `query` events,
+ * bindings and transaction checks all apply; the dialect adapter may keep
+ * the statement prepared on that connection.
+ */
+async function executeOn(db: Database, runner: Knex | Knex.Transaction, stmt: Statement, inTransaction: boolean): Promise<ExecResult> {
   const client = runner.client as unknown as ClientInternals;
-  const connection = await client.acquireConnection();
+  let connection: object;
+  try {
+    connection = await client.acquireConnection();
+  } catch (err) {
+    throw db.failure(err, { phase: 'statement', inTransaction, write: stmt.method !== 'select', acquire: true });
+  }
   try {
     db.checkConnection(connection);
     const obj = await db.adapter.run(client, connection, stmt);
     return db.adapter.normalize(obj);
   } catch (err) {
-    throw db.failure(err, { phase: 'statement', inTransaction: runner !== db.knex, write: stmt.method !== 'select' }, connection);
+    throw db.failure(err, { phase: 'statement', inTransaction, write: stmt.method !== 'select' }, connection);
   } finally {
     await client.releaseConnection(connection);
   }
+}
+
+/**
+ * Runs `work`, which issues Knex queries of its own on the runner it is
+ * given, as one statement of `session`: in turn on a transaction's
+ * connection, like `execute`. Driver errors are translated the same way.
+ */
+export async function runKnex<T>(db: Database, session: Session, write: boolean, work: (runner: Knex | Knex.Transaction) => Promise<T>): Promise<T> {
+  const frame = session.frame;
+  const attempt = (): Promise<T> =>
+    work(session.runner).catch((err: unknown) => {
+      // Knex acquires the connection itself here; the pool's refusal after close() is tarn's plain "aborted".
+      const acquire = err instanceof Error && err.message === 'aborted';
+      throw db.failure(err, { phase: 'statement', inTransaction: frame !== undefined, write, acquire });
+    });
+  return frame === undefined ? attempt() : session.run(attempt);
 }

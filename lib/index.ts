@@ -60,6 +60,9 @@ export {
   MissingTriggerError,
   RetryableError,
   ConnectionLostError,
+  TransactionClosedError,
+  DatabaseClosedError,
+  StatementTimeoutError,
 } from './errors';
 export type { Operation, RetryReason, FailurePhase } from './errors';
 
@@ -85,4 +88,4 @@ export { checkVersionTriggers, checkTriggersAfterMigration } from './migrations/
 export { checkSchema } from './migrations/check-schema';
 export type { SchemaProblem } from './migrations/check-schema';
 export type { TriggerSubject, VersionTriggerProblem } from './migrations/check-version-triggers';
-export { versionTriggerName } from './migrations/version-trigger-name';
+export { versionTriggerName } from './dialects/version-trigger-name';

@@ -1,5 +1,5 @@
 import { Model, rowIdentity } from './model';
-import { currentVersion } from './persistence';
+import { currentVersion } from './persistence/row-reads';
 
 /**
  * Resolves `true` when the row's version differs from the one the instance
@@ -16,6 +16,11 @@ export async function isChanged(instance: Model): Promise<boolean> {
   const { db, meta, pk, version, uncertain } = rowIdentity(instance, 'isChanged');
   // Its version may never have been committed: only a refresh can tell.
   if (uncertain) return true;
-  const actual = await currentVersion(db, db.runner(), meta, pk);
-  return actual === null || actual !== version;
+  const session = db.session('isChanged()');
+  try {
+    const actual = await currentVersion(db, session, meta, pk);
+    return actual === null || actual !== version;
+  } finally {
+    session.end();
+  }
 }

@@ -1,16 +1,16 @@
 import type { Knex } from 'knex';
 import type { Database } from './database';
-import { MissingTriggerError, UsageError, ValidationError } from './errors';
-import { versionTriggerName } from './migrations/version-trigger-name';
-import { versionTriggerStatus } from './migrations/version-triggers';
+import { UsageError, ValidationError } from './errors';
+import { runKnex } from './executor';
 import { unstorableString } from './fields/char-field';
 import type { FieldBinding, ModelMeta } from './model-meta';
 import type { AttributeName, Conditions, Operator, QueryValue } from './model-types';
-import { quote } from './persistence';
+import { versionStrategyFor } from './persistence/version-strategy-for';
+import type { Session } from './transactions/session';
 
 type Row = Record<string, unknown>;
 /** Turns a result set into instances; `arrays` when its rows are arrays in field order. */
-type Adopt<T> = (rows: readonly Row[] | readonly (readonly unknown[])[], arrays: boolean) => T[];
+type Adopt<T> = (rows: readonly Row[] | readonly (readonly unknown[])[], arrays: boolean, session: Session) => T[];
 
 const OPERATORS = new Set(['=', '!=', '<>', '<', '<=', '>', '>=', 'like', 'not like']);
 const DIRECTIONS = new Set(['asc', 'desc']);
@@ -154,17 +154,16 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     }
     if (Object.keys(set).length === 0) throw new UsageError(`${meta.modelName}.query().update() needs at least one field to set`);
     const version = meta.version;
-    if (version !== undefined && version.field.incrementsFor(Object.keys(values).map((name) => ({ name })))) {
-      const write = version.field.updateVersion(quote(this.#db, version.column), undefined);
-      if (write.set !== null) {
-        set[version.column] = this.#db.knex.raw(write.set, write.bindings as Knex.RawBinding[]);
-      } else if ((await versionTriggerStatus(this.#db.runner(), meta.table, version.column)) !== 'present') {
-        // Kept by a trigger: without it the rows would be written unprotected. A bulk write has
-        // no single version to see move, so ask the catalog (in the same transaction, if any).
-        throw new MissingTriggerError({ model: meta.modelName, table: meta.table, column: version.column, trigger: versionTriggerName(meta.table, version.column) });
+    const session = this.#db.session(`${meta.modelName}.query().update()`);
+    try {
+      if (version !== undefined && version.field.incrementsFor(Object.keys(values).map((name) => ({ name })))) {
+        const moved = await versionStrategyFor(meta).bulkSet(this.#db, session, meta);
+        if (moved !== undefined) set[version.column] = moved.sql;
       }
+      return Number(await this.#run(this.#builder.clone().update(set), true, session));
+    } finally {
+      session.end();
     }
-    return Number(await this.#run(this.#builder.clone().update(set), true));
   }
 
   /** Bulk delete of every matching row, without version checks; returns the number of rows deleted. */
@@ -189,15 +188,21 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     return this.all().catch(onrejected);
   }
 
-  /** Runs a Knex query, with driver errors translated as for the library's own statements. */
-  async #run<R>(query: Knex.QueryBuilder, write: boolean): Promise<R> {
-    const runner = this.#db.runner();
-    const inTransaction = runner !== this.#db.knex;
-    if (inTransaction) query.transacting(runner as Knex.Transaction);
+  /**
+   * Runs a Knex query as one model call (in the transaction open now, in
+   * turn with the library's other statements there), with driver errors
+   * translated as for the library's own statements.
+   */
+  async #run<R>(query: Knex.QueryBuilder, write: boolean, session?: Session): Promise<R> {
+    const own = session === undefined ? this.#db.session(`${this.#meta.modelName}.query()`) : undefined;
+    const s = session ?? own!;
     try {
-      return (await query) as R;
-    } catch (err) {
-      throw this.#db.failure(err, { phase: 'statement', inTransaction, write });
+      return await runKnex(this.#db, s, write, async (runner) => {
+        if (runner !== this.#db.knex) query.transacting(runner as Knex.Transaction);
+        return (await query) as R;
+      });
+    } finally {
+      own?.end();
     }
   }
 
@@ -207,8 +212,15 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
    * objects keyed by property name through column aliases.
    */
   async #load(builder: Knex.QueryBuilder): Promise<T[]> {
-    const rows = await this.#run<Row[] | unknown[][]>(this.#select(builder), false);
-    return this.#adopt(rows, this.#db.adapter.arrayRowsOption !== undefined);
+    // Adopted before the session ends: the transaction must know these
+    // instances before it can roll back (they may hold its uncommitted versions).
+    const session = this.#db.session(`${this.#meta.modelName}.query()`);
+    try {
+      const rows = await this.#run<Row[] | unknown[][]>(this.#select(builder), false, session);
+      return this.#adopt(rows, this.#db.adapter.arrayRowsOption !== undefined, session);
+    } finally {
+      session.end();
+    }
   }
 
   #select(builder: Knex.QueryBuilder): Knex.QueryBuilder {

@@ -3,14 +3,20 @@
 import type { Database } from './database';
 import { bindDatabase, databaseOf } from './model-binding';
 import { constructorArguments, shadowingError, unknownField } from './model-definition-errors';
+import { checkedMeta, metaOf, registerModelBase } from './model-registry';
 import type { CreateArguments, CreateAttributes, ModelClass, SaveOptions } from './model-types';
 import { DoesNotExist, UsageError, ValidationError } from './errors';
+import { serialized } from './instance-queue';
 import { ModelMeta, type FieldBinding } from './model-meta';
 import { ModelQuery } from './model-query';
-import { deleteRow, insertRow, selectByPk, updateRow, type VersionPolicy } from './persistence';
+import { deleteRow } from './persistence/delete-row';
+import { insertRow } from './persistence/insert-row';
+import { selectByPk } from './persistence/row-reads';
+import { updateRow } from './persistence/update-row';
+import { versionPolicy } from './persistence/version-policy';
 import { compileAdopter, pendingAdoption as pending } from './row-adopter';
-import { currentScope, isOverridden } from './scope';
-import { findFrame } from './transaction-frame';
+import { currentScope } from './transactions/scope';
+import type { Session } from './transactions/session';
 
 type Values = Record<string, unknown>;
 
@@ -22,7 +28,6 @@ const DELETED = 2;
 // not exist): it must be refreshed before it writes.
 const UNCERTAIN = 3;
 
-const metas = new WeakMap<Function, ModelMeta>();
 // The generated row-to-instance loops of each class, for object and array rows; see compileAdopter().
 type Rows = readonly Values[] | readonly (readonly unknown[])[];
 const adopters = new WeakMap<Function, { objects?: (rows: readonly Values[]) => Model[]; arrays?: (rows: readonly (readonly unknown[])[]) => Model[] }>();
@@ -103,6 +108,12 @@ export class Model {
   }
 
   static {
+    registerModelBase(Model, {
+      // Model methods: names a field may not take.
+      reserved: ['save', 'delete', 'refresh', 'toJSON'],
+      get: (m, name) => (m as Model).#values[name],
+      set: (m, f, meta, value) => internals.assign(m as Model, f, meta, value),
+    });
     internals = {
       values: (m) => m.#values,
       state: (m) => m.#state,
@@ -188,9 +199,14 @@ export class Model {
     if (pk === null || pk === undefined) throw new ValidationError(meta.modelName, meta.pk.name, `get() needs a primary key, not ${String(pk)}`, pk);
     const key = meta.pk.field.clean(pk, meta.modelName, meta.pk.name);
     const db = databaseOf(this);
-    const row = await selectByPk(db, db.runner(), meta, key);
-    if (row === undefined) throw new DoesNotExist(meta.modelName, key);
-    return rememberLoaded(db, internals.adopt(this, meta, [row], false))[0] as T;
+    const session = db.session(`${meta.modelName}.get()`);
+    try {
+      const row = await selectByPk(db, session, meta, key);
+      if (row === undefined) throw new DoesNotExist(meta.modelName, key);
+      return rememberLoaded(session, internals.adopt(this, meta, [row], false))[0] as T;
+    } finally {
+      session.end();
+    }
   }
 
   /**
@@ -205,7 +221,7 @@ export class Model {
   static query<T extends Model>(this: ModelClass<T>): ModelQuery<T> {
     const meta = checkedMeta(this);
     const db = databaseOf(this);
-    return new ModelQuery<T>(db, meta, (rows, arrays) => rememberLoaded(db, internals.adopt(this, meta, rows, arrays)) as T[]);
+    return new ModelQuery<T>(db, meta, (rows, arrays, session) => rememberLoaded(session, internals.adopt(this, meta, rows, arrays)) as T[]);
   }
 
   /**
@@ -219,6 +235,13 @@ export class Model {
    */
   save<T extends Model>(this: T, options?: SaveOptions<T>): Promise<void>;
   async save(options: SaveOptions = {}): Promise<void> {
+    // One write of an instance at a time: a second save() waits for the
+    // first, then writes what is still unsaved (never "changed by someone
+    // else" because of its own first save).
+    return serialized(this, () => this.#save(options));
+  }
+
+  async #save(options: SaveOptions): Promise<void> {
     const cls = this.constructor as ModelClass<Model>;
     const meta = checkedMeta(cls);
     this.#refuseStrayProperties(meta);
@@ -234,13 +257,22 @@ export class Model {
     }
     if (changed.length === 0) return;
     this.#checkInPlace(meta, changed);
-    const scope = currentScope();
-    const policy = this.#policy(meta, scope, changed);
+    const policy = versionPolicy(meta, currentScope(), this, meta.version === undefined ? undefined : this.#values[meta.version.name], changed);
     const pk = this.#values[meta.pk.name];
-    const result = await updateRow(db, meta, this, pk, changed, this.#values, policy);
-    this.#remember(db, scope);
-    if (meta.version !== undefined && result.version !== undefined) this.#values[meta.version.name] = result.version;
-    this.#settle(meta, changed);
+    // What this save writes, taken now: a value assigned or changed in place
+    // while the write is in flight is not part of it, and stays unsaved.
+    const values = changed.map((f) => f.field.toDb(this.#values[f.name] as never));
+    const written = changed.map((f) => (f.field.mutable ? f.field.snapshot(this.#values[f.name] as never) : this.#values[f.name]));
+    const session = db.session(`${meta.modelName}.save()`);
+    try {
+      const result = await updateRow({ db, session, meta, target: this, pk, changed, values, policy });
+      // Recorded before the session ends: the transaction cannot roll back before it knows this instance.
+      this.#remember(session);
+      if (meta.version !== undefined && result.version !== undefined) this.#values[meta.version.name] = result.version;
+      this.#settle(meta, changed, written);
+    } finally {
+      session.end();
+    }
   }
 
   /**
@@ -251,6 +283,10 @@ export class Model {
    * @throws RecordDeletedError when the row is already gone.
    */
   async delete(): Promise<void> {
+    return serialized(this, () => this.#delete());
+  }
+
+  async #delete(): Promise<void> {
     const cls = this.constructor as ModelClass<Model>;
     const meta = checkedMeta(cls);
     if (this.#state === UNCERTAIN) throw uncertainError(meta, this.#values[meta.pk.name], 'deleted');
@@ -258,10 +294,15 @@ export class Model {
       throw new UsageError(`${meta.modelName}: cannot delete an instance that was ${this.#state === NEW ? 'never saved' : 'already deleted'}`);
     }
     const db = databaseOf(cls);
-    const scope = currentScope();
-    await deleteRow(db, meta, this, this.#values[meta.pk.name], this.#policy(meta, scope));
-    this.#remember(db, scope);
-    this.#state = DELETED;
+    const policy = versionPolicy(meta, currentScope(), this, meta.version === undefined ? undefined : this.#values[meta.version.name]);
+    const session = db.session(`${meta.modelName}.delete()`);
+    try {
+      await deleteRow(db, session, meta, this, this.#values[meta.pk.name], policy);
+      this.#remember(session);
+      this.#state = DELETED;
+    } finally {
+      session.end();
+    }
   }
 
   /**
@@ -270,18 +311,26 @@ export class Model {
    * @throws DoesNotExist when the row is gone.
    */
   async refresh(): Promise<void> {
+    return serialized(this, () => this.#refresh());
+  }
+
+  async #refresh(): Promise<void> {
     const cls = this.constructor as ModelClass<Model>;
     const meta = checkedMeta(cls);
     if (this.#state === NEW || this.#state === DELETED) throw new UsageError(`${meta.modelName}: cannot refresh an instance that was ${this.#state === NEW ? 'never saved' : 'deleted'}`);
     const db = databaseOf(cls);
-    const scope = currentScope();
     const pk = this.#values[meta.pk.name];
-    const row = await selectByPk(db, db.runner(), meta, pk);
-    if (row === undefined) throw new DoesNotExist(meta.modelName, pk);
-    this.#remember(db, scope);
-    this.#values = meta.hydrate(row);
-    this.#state = PERSISTED;
-    this.#orig = meta.snapshotMutable(this.#values);
+    const session = db.session(`${meta.modelName}.refresh()`);
+    try {
+      const row = await selectByPk(db, session, meta, pk);
+      if (row === undefined) throw new DoesNotExist(meta.modelName, pk);
+      this.#remember(session);
+      this.#values = meta.hydrate(row);
+      this.#state = PERSISTED;
+      this.#orig = meta.snapshotMutable(this.#values);
+    } finally {
+      session.end();
+    }
   }
 
   /** The field values as a plain object keyed by property name. */
@@ -305,36 +354,16 @@ export class Model {
     }
     if (values[meta.pk.name] === null) values[meta.pk.name] = undefined;
     if (meta.version !== undefined) values[meta.version.name] = meta.version.field.initialVersion();
-    const scope = currentScope();
-    const pk = await insertRow(db, db.runner(), meta, values);
-    this.#remember(db, scope);
-    values[meta.pk.name] = pk;
-    this.#values = values;
-    this.#state = PERSISTED;
-    this.#orig = meta.snapshotMutable(values);
-  }
-
-  /**
-   * How this write treats the version, given the model's options and the
-   * scope's overrides; for an update, `changed` decides whether a
-   * conditional version rises.
-   */
-  #policy(meta: ModelMeta, scope: ReturnType<typeof currentScope>, changed?: readonly FieldBinding[]): VersionPolicy {
-    const version = meta.version;
-    if (version === undefined) return { held: undefined, check: false, increment: false };
-    const held = version.field.clean(this.#values[version.name], meta.modelName, version.name);
-    if (held === null) throw new ValidationError(meta.modelName, version.name, 'a saved instance needs a version number to check', held);
-    const checkOff = !meta.concurrency.check || (scope !== undefined && isOverridden(scope, 'check', this));
-    const incrementOff = scope !== undefined && isOverridden(scope, 'increment', this);
-    if (changed === undefined) return { held, check: !checkOff, increment: !incrementOff };
-    if (incrementOff && !version.field.canSkipIncrement) {
-      throw new UsageError(
-        `${meta.modelName}.${version.name} is raised by a database trigger on every UPDATE, so disableIncrement() cannot apply to it; ` +
-          `nothing was written. Save it outside disableIncrement(), or limit that to other models: disableIncrement(OtherModel, fn)`,
-      );
+    // Taken now, with the values written: changes made while the insert is in flight stay unsaved.
+    const orig = meta.snapshotMutable(values);
+    const session = db.session(`${meta.modelName}.save()`);
+    try {
+      const pk = await insertRow(db, session, meta, values);
+      this.#remember(session);
+      this.#adoptInserted(meta, values, pk, orig);
+    } finally {
+      session.end();
     }
-    const increment = !incrementOff && meta.concurrency.increment && version.field.incrementsFor(changed);
-    return { held, check: !checkOff, increment };
   }
 
   /**
@@ -349,20 +378,51 @@ export class Model {
     }
   }
 
-  /** After a successful write: the saved fields are the new baseline. */
-  #settle(meta: ModelMeta, saved: readonly FieldBinding[]): void {
+  /**
+   * After a successful write: what was written (`written`, taken when the
+   * save started) is the new baseline. A field assigned or changed in place
+   * while the write was in flight differs from it, so it stays dirty and the
+   * next save writes it.
+   */
+  #settle(meta: ModelMeta, saved: readonly FieldBinding[], written: readonly unknown[]): void {
     const orig = this.#orig;
     if (orig === undefined) return;
-    for (const f of saved) {
-      if (f.field.mutable) orig[f.name] = f.field.snapshot(this.#values[f.name] as never);
+    for (let i = 0; i < saved.length; i++) {
+      const f = saved[i]!;
+      if (f.field.mutable || this.#values[f.name] !== written[i]) orig[f.name] = written[i];
       else delete orig[f.name];
     }
     if (meta.mutable.length === 0 && Object.keys(orig).length === 0) this.#orig = undefined;
   }
 
+  /**
+   * After an insert: the instance holds the row as written, with its key. A
+   * field assigned while the insert was in flight keeps its new value and
+   * stays dirty against what was written.
+   */
+  #adoptInserted(meta: ModelMeta, written: Values, pk: unknown, orig: Values | undefined): void {
+    const now = this.#values;
+    const changed: Values = {};
+    for (const f of meta.fields) {
+      if (f === meta.pk || f === meta.version || f.field.mutable) continue;
+      if (now[f.name] !== undefined && now[f.name] !== written[f.name]) changed[f.name] = now[f.name];
+    }
+    written[meta.pk.name] = pk;
+    this.#values = written;
+    this.#state = PERSISTED;
+    let baseline = orig;
+    for (const f of meta.mutable) written[f.name] = now[f.name] === undefined ? written[f.name] : now[f.name];
+    for (const [name, value] of Object.entries(changed)) {
+      baseline ??= {};
+      baseline[name] = written[name];
+      written[name] = value;
+    }
+    this.#orig = baseline;
+  }
+
   /** Inside a transaction, records how to put this instance back if it rolls back. */
-  #remember(db: Database, scope: ReturnType<typeof currentScope>): void {
-    const frame = findFrame(scope?.frame, db);
+  #remember(session: Session): void {
+    const frame = session.frame;
     if (frame === undefined) return;
     const values = { ...this.#values };
     const orig = this.#orig === undefined ? undefined : { ...this.#orig };
@@ -409,73 +469,6 @@ export class Model {
   }
 }
 
-// Model methods, and what every object inherits (a values object would report
-// Object.prototype.valueOf for an unset field, and an accessor named
-// toString would break String(instance)): names a field may not take.
-const RESERVED = new Set<string>(['save', 'delete', 'refresh', 'toJSON', ...Object.getOwnPropertyNames(Object.prototype)]);
-
-function installAccessors(cls: Function, meta: ModelMeta): void {
-  const proto = cls.prototype as object;
-  for (const f of meta.fields) {
-    Object.defineProperty(proto, f.name, {
-      configurable: true,
-      enumerable: true,
-      get(this: Model) {
-        return internals.values(this)[f.name];
-      },
-      set(this: Model, value: unknown) {
-        internals.assign(this, f, meta, value);
-      },
-    });
-  }
-}
-
-/**
- * @internal Forgets the compiled metadata of `cls` after its fields changed
- * (`applyConcurrencyCheck`); the next use compiles them again.
- */
-export function forgetMeta(cls: Function): void {
-  metas.delete(cls);
-}
-
-// Classes whose fields a compiled subclass has copied: changing them now
-// would leave that subclass's metadata without the change.
-const inherited = new WeakSet<Function>();
-
-/** @internal Whether a subclass of `cls` has compiled its metadata (and so copied `cls`'s fields). */
-export function fieldsInheritedByCompiledSubclass(cls: Function): boolean {
-  return inherited.has(cls);
-}
-
-/** The compiled metadata of a model class, built on first use. */
-export function metaOf(cls: Function): ModelMeta {
-  let meta = metas.get(cls);
-  if (meta === undefined) {
-    if (cls === Model) throw new UsageError('use a subclass of Model that declares a table and fields');
-    meta = new ModelMeta(cls, RESERVED);
-    metas.set(cls, meta);
-    installAccessors(cls, meta);
-    for (let c = Object.getPrototypeOf(cls) as Function; c !== Model && c !== Function.prototype; c = Object.getPrototypeOf(c) as Function) inherited.add(c);
-  }
-  return meta;
-}
-
-/**
- * Metadata, after checking once that no class field shadows a model field
- * (with standard class fields, `name!: string` would become an own property
- * holding `undefined`, hiding the accessor and every value).
- */
-function checkedMeta(cls: Function): ModelMeta {
-  const meta = metaOf(cls);
-  meta.assertVersioned();
-  if (!meta.shadowingChecked) {
-    const probe = new (cls as new () => Model)();
-    for (const key of Object.keys(probe)) if (meta.byName.has(key)) throw shadowingError(meta, key);
-    meta.shadowingChecked = true;
-  }
-  return meta;
-}
-
 /**
  * @internal The database, metadata, primary key and held version of a saved
  * instance of a versioned model, for helpers such as `isChanged`.
@@ -496,9 +489,9 @@ export function rowIdentity(instance: Model, caller: string): { db: Database; me
 // outside it (and may be reused by the next writer).
 const LOADED: (m: Model) => (outcomeUnknown: boolean) => void = (m) => () => internals.makeUncertain(m);
 
-/** Inside a transaction of `db`, marks `instances` to be made uncertain if it rolls back. */
-function rememberLoaded<M extends Model>(db: Database, instances: M[]): M[] {
-  const frame = findFrame(currentScope()?.frame, db);
+/** Inside a transaction, marks `instances` to be made uncertain if it rolls back. */
+function rememberLoaded<M extends Model>(session: Session, instances: M[]): M[] {
+  const frame = session.frame;
   if (frame !== undefined) for (const m of instances) frame.remember(m, LOADED(m), 'load');
   return instances;
 }

@@ -12,6 +12,7 @@ const EXPORTS = [
   'ConditionalVersionField',
   'ConnectionLostError',
   'Database',
+  'DatabaseClosedError',
   'DateTimeField',
   'DoesNotExist',
   'Field',
@@ -34,7 +35,9 @@ const EXPORTS = [
   'RecordDeletedError',
   'RecordModifiedError',
   'RetryableError',
+  'StatementTimeoutError',
   'TextField',
+  'TransactionClosedError',
   'TypeScriptMigrationSource',
   'TriggerVersionField',
   'UsageError',
@@ -78,7 +81,7 @@ describe('public API', () => {
   });
 
   it('errors share one root and keep their names', () => {
-    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.MissingTriggerError, api.RetryableError, api.ConnectionLostError, api.MigrationError]) {
+    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.MissingTriggerError, api.RetryableError, api.ConnectionLostError, api.TransactionClosedError, api.DatabaseClosedError, api.StatementTimeoutError, api.MigrationError]) {
       expect(E.prototype).to.be.instanceOf(api.KnexConcurrencyError);
     }
     expect(new api.DoesNotExist('Product', 7).name).to.equal('DoesNotExist');

@@ -2,7 +2,7 @@ import { connect } from '../connect';
 import type { Database } from '../database';
 import { KnexConcurrencyError, UsageError } from '../errors';
 import { checkVersionTriggers, TriggerTargetOf, triggerTargetsOf, VersionTriggerProblem } from '../migrations/check-version-triggers';
-import { versionTriggerName } from '../migrations/version-trigger-name';
+import { versionTriggerName } from '../dialects/version-trigger-name';
 import { createVersionTrigger, dropVersionTrigger, listVersionTriggers } from '../migrations/version-triggers';
 import { loadModels } from './triggers-model-loader';
 

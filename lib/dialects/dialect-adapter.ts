@@ -59,7 +59,7 @@ export interface ExecResult {
  * transaction again, or a dead connection. Any other error passes through.
  */
 export interface ErrorClassification {
-  readonly kind: RetryReason | 'connection-lost';
+  readonly kind: RetryReason | 'connection-lost' | 'statement-timeout';
   /** The driver's code, as the driver spells it. */
   readonly code: string | number | undefined;
   /** A human name of the code for messages, e.g. `PostgreSQL 40001 serialization_failure`. */

@@ -8,6 +8,13 @@ import { MysqlClient } from './mysql-client';
 const FOUND_ROWS = 0x2;
 
 // Error numbers that mean "run the transaction again".
+// Statements the server cancelled (time limit, KILL QUERY): each is undone.
+const TIMEOUT: Record<number, string> = {
+  1317: 'ER_QUERY_INTERRUPTED',
+  3024: 'ER_QUERY_TIMEOUT', // MySQL max_execution_time
+  1969: 'ER_STATEMENT_TIMEOUT', // MariaDB max_statement_time
+};
+
 const RETRY: Record<number, [ErrorClassification['kind'], string]> = {
   // ER_CHECKREAD: with innodb_snapshot_isolation=ON (MariaDB's default from
   // 11.6) a write to a row changed since the transaction's snapshot.
@@ -129,6 +136,8 @@ export class MysqlAdapter extends DialectAdapterBase {
     const code = typeof e?.code === 'string' ? e.code : undefined;
     const retry = typeof e?.errno === 'number' ? RETRY[e.errno] : undefined;
     if (retry) return { kind: retry[0], code: e!.errno as number, label: `MySQL/MariaDB ${String(e!.errno)} ${retry[1]}` };
+    const timeout = typeof e?.errno === 'number' ? TIMEOUT[e.errno] : undefined;
+    if (timeout) return { kind: 'statement-timeout', code: e!.errno as number, label: `MySQL/MariaDB ${String(e!.errno)} ${timeout}` };
     if ((code !== undefined && LOST.has(code)) || e?.fatal === true) {
       return { kind: 'connection-lost', code: code ?? (e?.errno as number | undefined), label: `mysql2 ${code ?? 'fatal error'}` };
     }

@@ -166,6 +166,8 @@ export class PostgresAdapter extends DialectAdapterBase {
       if (isLostStatement(err)) return { kind: 'schema-changed', code, label: `PostgreSQL ${code} ${code === '26000' ? 'invalid_sql_statement_name' : 'cached plan must not change result type'}` };
       const retry = RETRY[code];
       if (retry) return { kind: retry[0], code, label: `PostgreSQL ${code} ${retry[1]}` };
+      // statement_timeout, pg_cancel_backend(): the statement is undone, the transaction aborted.
+      if (code === '57014') return { kind: 'statement-timeout', code, label: 'PostgreSQL 57014 query_canceled' };
       const lost = LOST[code] ?? (code.startsWith('08') ? 'connection_exception' : undefined);
       if (lost) return { kind: 'connection-lost', code, label: `PostgreSQL ${code} ${lost}` };
     }

@@ -1,4 +1,4 @@
-import { VersionField, VersionWrite } from './version-field';
+import { VersionField, type VersionKind } from './version-field';
 
 /**
  * A version that starts at 1 and is incremented by the database itself
@@ -14,7 +14,5 @@ export class AutoIncVersionField extends VersionField {
     return 1;
   }
 
-  updateVersion(column: string, held: number | undefined): VersionWrite {
-    return { set: `${column} + 1`, bindings: [], next: held === undefined ? undefined : held + 1 };
-  }
+  readonly versionKind: VersionKind = 'counter';
 }

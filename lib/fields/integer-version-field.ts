@@ -1,5 +1,5 @@
 import { nextClockVersion } from './version-clock';
-import { VersionField, VersionWrite } from './version-field';
+import { VersionField, type VersionKind } from './version-field';
 
 /**
  * A version computed in the application from a microsecond clock, as
@@ -17,13 +17,5 @@ export class IntegerVersionField extends VersionField {
     return nextClockVersion();
   }
 
-  updateVersion(column: string, held: number | undefined): VersionWrite {
-    const clock = nextClockVersion();
-    if (held !== undefined) {
-      // The WHERE clause pins the row at `held`, so max(clock, held + 1) is strictly larger.
-      const next = clock > held ? clock : held + 1;
-      return { set: '?', bindings: [next], next };
-    }
-    return { set: `CASE WHEN ${column} < ? THEN ? ELSE ${column} + 1 END`, bindings: [clock, clock], next: undefined };
-  }
+  readonly versionKind: VersionKind = 'clock';
 }

@@ -1,6 +1,4 @@
-import { VersionField, VersionWrite } from './version-field';
-
-const KEPT_BY_THE_DATABASE: VersionWrite = Object.freeze({ set: null, bindings: Object.freeze([]), next: undefined });
+import { VersionField, type VersionKind } from './version-field';
 
 /**
  * A version kept by a database trigger that raises it by exactly 1 on every
@@ -46,7 +44,5 @@ export class TriggerVersionField extends VersionField {
     return 1;
   }
 
-  updateVersion(_column: string, _held: number | undefined): VersionWrite {
-    return KEPT_BY_THE_DATABASE;
-  }
+  readonly versionKind: VersionKind = 'trigger';
 }

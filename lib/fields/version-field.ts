@@ -2,18 +2,11 @@ import { Field, FieldOptions, FieldProblem } from './field';
 import { checkInteger, integerFromDb } from './integer-field';
 
 /**
- * How one write changes the version column.
- * - `set`: SQL for the right-hand side of `SET version = ...` (with `?`
- *   placeholders, the column already quoted), or `null` when the column is
- *   not written (the database maintains it).
- * - `next`: the version the row holds after the write when it can be known
- *   without reading it back, else `undefined`.
+ * How a kind of version moves on UPDATE; `lib/persistence/` holds the rule
+ * for each: `'clock'` (the application writes a new clock-derived value),
+ * `'counter'` (the UPDATE adds 1), `'trigger'` (a database trigger adds 1).
  */
-export interface VersionWrite {
-  readonly set: string | null;
-  readonly bindings: readonly unknown[];
-  readonly next: number | undefined;
-}
+export type VersionKind = 'clock' | 'counter' | 'trigger';
 
 const CANONICAL_INTEGER = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -32,12 +25,8 @@ export abstract class VersionField extends Field<number, FieldOptions<number>> {
   /** Version written by an insert. */
   abstract initialVersion(): number;
 
-  /**
-   * The version part of an UPDATE. `held` is the version the compare-and-swap
-   * checks, or `undefined` for a write without a check (the row's current
-   * version is then unknown).
-   */
-  abstract updateVersion(quotedColumn: string, held: number | undefined): VersionWrite;
+  /** How the version moves on UPDATE (the write path picks its rule by it). */
+  abstract readonly versionKind: VersionKind;
 
   /**
    * `false` when the version rises on every UPDATE whatever the library

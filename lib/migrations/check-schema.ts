@@ -1,7 +1,8 @@
 import type { Database } from '../database';
 import { inspectColumns } from '../dialects/column-inspector';
 import { UsageError } from '../errors';
-import { metaOf, Model } from '../model';
+import { Model } from '../model';
+import { metaOf } from '../model-registry';
 import { checkVersionTriggers } from './check-version-triggers';
 import { columnCall, columnProblem, FieldColumn } from './field-column';
 

@@ -1,7 +1,8 @@
 import { UsageError } from '../errors';
 import { TriggerVersionField } from '../fields/trigger-version-field';
-import { metaOf, Model } from '../model';
-import { versionTriggerName } from './version-trigger-name';
+import { Model } from '../model';
+import { metaOf } from '../model-registry';
+import { versionTriggerName } from '../dialects/version-trigger-name';
 import { InstalledVersionTrigger, listVersionTriggers, TriggerConnection, triggerSupport, triggerTarget } from './version-triggers';
 
 /** A model class, or a table and its version column (and a name for messages), whose trigger should exist. */

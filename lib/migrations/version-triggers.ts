@@ -3,7 +3,7 @@ import { Database } from '../database';
 import { adapterForKnex } from '../dialects/adapter-for';
 import type { TriggerStatus, VersionTriggerDialect, VersionTriggerTarget } from '../dialects/version-trigger-dialect';
 import { UsageError } from '../errors';
-import { VERSION_TRIGGER_PREFIX, versionTriggerName } from './version-trigger-name';
+import { VERSION_TRIGGER_PREFIX, versionTriggerName } from '../dialects/version-trigger-name';
 
 /** A Knex instance or transaction (as a migration receives it), or a connected `Database`. */
 export type TriggerConnection = Knex | Database;

@@ -8,17 +8,19 @@
  *
  * The second save is where a wrong read-back shows: holding someone else's
  * version, it would succeed and overwrite their increment with a stale stock.
- * With `racy`, the worker installs the internal hook that reads the version
- * back after commit, and waits (bounded) until another process has moved the
- * row before that read, so the race happens instead of merely being possible.
+ * With `racy`, the worker's second save is the unsafe design, written here
+ * with plain Knex rather than through the library: it commits its UPDATE on
+ * its own, waits (bounded) until another process has moved the row, and only
+ * then reads the version back, so the race happens instead of merely being
+ * possible; its third write then trusts that version.
  *
  * Protocol: argv[2] is the JSON config; the worker prints `ready`, waits for
  * `go` on stdin (so all workers start together), then prints its JSON result.
  */
+import type { Knex } from 'knex';
 import * as readline from 'node:readline';
 import { connect, RecordModifiedError, retryOnConflict } from '../../lib';
-import { triggerReadBackHook } from '../../lib/trigger-read-back-hook';
-import { productModel, VERSION_KINDS } from './models';
+import { incrementStock, productModel, VERSION_KINDS } from './models';
 
 interface WorkerConfig {
   url: string;
@@ -36,17 +38,6 @@ async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2]!) as WorkerConfig;
   const db = connect(config.url);
   const Product = productModel(db, config.table, VERSION_KINDS.find((k) => k.name === 'TriggerVersionField')!);
-  if (config.racy) {
-    triggerReadBackHook.racy = async ({ knex, table, column, pk, held }) => {
-      // Our update made it held + 1; wait for another writer to move it on.
-      const deadline = Date.now() + RACY_WAIT_MS;
-      while (Date.now() < deadline) {
-        const row = await knex(table).where({ id: pk }).first(column);
-        if (Number(row[column]) > held + 1) return;
-        await sleep(1);
-      }
-    };
-  }
   await Product.get(config.id); // connect before the start signal
   const lines = readline.createInterface({ input: process.stdin });
   const go = new Promise<void>((resolve) => lines.once('line', () => resolve()));
@@ -57,22 +48,13 @@ async function main(): Promise<void> {
   let acked = 0;
   let conflicts = 0;
   for (let i = 0; i < config.operations; i++) {
-    const p = await retryOnConflict(
-      async () => {
-        const c = await Product.get(config.id);
-        c.stock += 1;
-        try {
-          await c.save();
-        } catch (err) {
-          if (err instanceof RecordModifiedError) conflicts++;
-          throw err;
-        }
-        return c;
-      },
-      { attempts: 1000, delayMs: () => Math.random() * 3 },
-    );
+    const p = await incrementStock(Product, config.id, () => conflicts++);
     acked++;
     p.stock += 1;
+    if (config.racy) {
+      acked += await racySaves(db.knex, config, p.stock, p.version);
+      continue;
+    }
     try {
       await p.save();
       acked++;
@@ -83,6 +65,27 @@ async function main(): Promise<void> {
   }
   await db.close();
   process.stdout.write(`${JSON.stringify({ acked, conflicts })}\n`);
+}
+
+/**
+ * The unsafe read-back, by hand: a checked UPDATE committed on its own, then
+ * a separate read of the version after another writer may have moved it,
+ * then one more checked write trusting that version. Returns the writes
+ * acknowledged.
+ */
+async function racySaves(knex: Knex, config: WorkerConfig, stock: number, held: number): Promise<number> {
+  const matched = await knex(config.table).where({ id: config.id, version: held }).update({ stock });
+  if (matched === 0) return 0;
+  const deadline = Date.now() + RACY_WAIT_MS;
+  let version = held + 1;
+  while (Date.now() < deadline) {
+    const row = (await knex(config.table).where({ id: config.id }).first('version')) as { version: unknown };
+    version = Number(row.version);
+    if (version > held + 1) break;
+    await sleep(1);
+  }
+  const again = await knex(config.table).where({ id: config.id, version }).update({ stock: stock + 1 });
+  return 1 + again;
 }
 
 main().catch((err: Error) => {

@@ -8,6 +8,13 @@ export interface Override {
   /** `undefined` for everything, else a model class (and its subclasses) or one instance. */
   readonly target: object | undefined;
   readonly parent: Override | undefined;
+  /**
+   * Set when the function that switched it off has settled. AsyncLocalStorage
+   * hands a scope to every callback created inside it (timers, event
+   * handlers, unawaited promises), so without this mark a timer set inside
+   * `disableConcurrency(fn)` would still write unchecked long after `fn`.
+   */
+  readonly ended: { value: boolean };
 }
 
 /**
@@ -34,15 +41,47 @@ export function runInScope<T>(scope: Scope, fn: () => T): T {
 /** Whether a control of `kind` is switched off for `instance` in the current scope. */
 export function isOverridden(scope: Scope | undefined, kind: Override['kind'], instance: object): boolean {
   for (let o = scope?.overrides; o !== undefined; o = o.parent) {
-    if (o.kind !== kind) continue;
+    if (o.kind !== kind || o.ended.value) continue;
     if (o.target === undefined || o.target === instance) return true;
     if (typeof o.target === 'function' && instance instanceof (o.target as new () => object)) return true;
   }
   return false;
 }
 
-/** Runs `fn` with a control switched off for `target`; restores the previous scope when `fn` settles. */
+/**
+ * Runs `fn` with a control switched off for `target`. The switch ends when
+ * `fn` settles (returns, throws, or its promise settles): callbacks that run
+ * later, though created inside, see the controls as they were.
+ */
 export function withOverride<T>(kind: Override['kind'], target: object | undefined, fn: () => T): T {
   const scope = currentScope();
-  return runInScope({ frame: scope?.frame, overrides: { kind, target, parent: scope?.overrides } }, fn);
+  const ended = { value: false };
+  const end = (): void => {
+    ended.value = true;
+  };
+  let result: T;
+  try {
+    result = runInScope({ frame: scope?.frame, overrides: { kind, target, parent: scope?.overrides, ended } }, fn);
+  } catch (err) {
+    end();
+    throw err;
+  }
+  if (isThenable(result)) {
+    return Promise.resolve(result).then(
+      (value) => {
+        end();
+        return value;
+      },
+      (err: unknown) => {
+        end();
+        throw err;
+      },
+    ) as T;
+  }
+  end();
+  return result;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -1,0 +1,21 @@
+const ignore = (): void => undefined;
+
+// The write (or refresh) of each instance in flight, if any.
+const inFlight = new WeakMap<object, Promise<void>>();
+
+/**
+ * Runs `op` on `instance` after any earlier `op` on it has settled, so that
+ * two saves (or a save and a delete) of one instance never overlap: each
+ * starts from the state the previous one left. The first runs at once,
+ * synchronously up to its first await, as a plain call would.
+ */
+export function serialized<T>(instance: object, op: () => Promise<T>): Promise<T> {
+  const prior = inFlight.get(instance);
+  const run = prior === undefined ? op() : prior.then(op);
+  const tail = run.then(ignore, ignore);
+  inFlight.set(instance, tail);
+  void tail.then(() => {
+    if (inFlight.get(instance) === tail) inFlight.delete(instance);
+  });
+  return run;
+}

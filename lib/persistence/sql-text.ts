@@ -1,0 +1,59 @@
+import type { Database } from '../database';
+import type { FieldBinding, ModelMeta } from '../model-meta';
+
+/**
+ * The SQL texts of the library's statements, built once per database, model
+ * and statement shape and kept: a save computes only its bindings. Each
+ * field's position names a set of fields in a cache key unambiguously.
+ */
+interface Compiled {
+  readonly sql: Map<string, string>;
+  readonly position: Map<FieldBinding, number>;
+}
+
+const compiledCache = new WeakMap<Database, WeakMap<ModelMeta, Compiled>>();
+
+function compiled(db: Database, meta: ModelMeta): Compiled {
+  let perDb = compiledCache.get(db);
+  if (perDb === undefined) compiledCache.set(db, (perDb = new WeakMap()));
+  let c = perDb.get(meta);
+  if (c === undefined) perDb.set(meta, (c = { sql: new Map(), position: new Map(meta.fields.map((f, i) => [f, i])) }));
+  return c;
+}
+
+/** The text kept under `key` for this database and model, built by `build` the first time. */
+export function cachedSql(db: Database, meta: ModelMeta, key: string, build: () => string): string {
+  const perModel = compiled(db, meta).sql;
+  let sql = perModel.get(key);
+  if (sql === undefined) perModel.set(key, (sql = build()));
+  return sql;
+}
+
+/** `1,3,` for a set of fields: part of a cache key. */
+export function positions(db: Database, meta: ModelMeta, fields: readonly FieldBinding[]): string {
+  const position = compiled(db, meta).position;
+  let key = '';
+  for (const f of fields) key += `${position.get(f)},`;
+  return key;
+}
+
+/** Quotes one identifier, dots included, the way this Knex instance does. */
+export function quoteOne(db: Database, name: string): string {
+  return (db.knex.client as unknown as { wrapIdentifier(value: string, ctx: unknown): string }).wrapIdentifier(name, undefined);
+}
+
+/** Quotes an identifier (`schema.table` part by part) the way this Knex instance does. */
+export function quote(db: Database, name: string): string {
+  return name
+    .split('.')
+    .map((part) => quoteOne(db, part))
+    .join('.');
+}
+
+/** `SELECT col AS prop, ...`: rows arrive keyed by property name, ready to hydrate. */
+export function selectList(db: Database, meta: ModelMeta): string {
+  // An alias is a single name: a property called `price.net` is not `schema.table`.
+  return cachedSql(db, meta, 'select-list', () =>
+    meta.fields.map((f) => (f.column === f.name ? quote(db, f.column) : `${quote(db, f.column)} AS ${quoteOne(db, f.name)}`)).join(', '),
+  );
+}

@@ -1,0 +1,114 @@
+import type { Knex } from 'knex';
+import type { Database } from '../database';
+import { execute } from '../executor';
+import { integerFromDb } from '../fields/integer-field';
+import { nextClockVersion } from '../fields/version-clock';
+import type { ModelMeta } from '../model-meta';
+import type { Session } from '../transactions/session';
+import { conflict } from './conflict';
+import { inTransaction } from './in-transaction';
+import { currentVersion } from './row-reads';
+import { updateSql, versionColumn } from './update-statement';
+import type { RowUpdate, UpdateResult, VersionStrategy } from './version-strategy';
+
+/** How the UPDATE itself writes a new version: the `SET version = ...` part. */
+interface VersionMove {
+  readonly set: string;
+  readonly bindings: readonly unknown[];
+  /** The version after the write when it is known without reading it back. */
+  readonly next: number | undefined;
+}
+
+/**
+ * A version the UPDATE writes itself, by a rule of the application: the
+ * `SET version = ...` part of the same statement, so the write and the
+ * version move together. When the new value is known (a checked write), the
+ * instance takes it; otherwise it is read back (RETURNING, or a read in the
+ * write's own transaction, where the row lock keeps other writers out).
+ */
+class WrittenVersionStrategy implements VersionStrategy {
+  constructor(
+    /** The move of a write pinned at `held` by its check. */
+    readonly checkedMove: (column: string, held: number) => VersionMove,
+    /** The move of a write that checks nothing (the row's version is unknown). */
+    readonly blindMove: (column: string) => VersionMove,
+  ) {}
+
+  async update(u: RowUpdate): Promise<UpdateResult> {
+    const { db, meta, policy } = u;
+    const checked = policy.check && policy.held !== undefined;
+    let move: VersionMove | undefined;
+    if (policy.increment) move = checked ? this.checkedMove(versionColumn(db, meta), policy.held!) : this.blindMove(versionColumn(db, meta));
+    const next = move === undefined ? policy.held : move.next;
+    return updateWith(u, checked, move, next === undefined);
+  }
+
+  async bulkSet(db: Database, _session: Session, meta: ModelMeta): Promise<{ readonly sql: Knex.Raw }> {
+    const move = this.blindMove(versionColumn(db, meta));
+    return { sql: db.knex.raw(move.set, move.bindings as Knex.RawBinding[]) };
+  }
+}
+
+/**
+ * Runs the UPDATE for `u` with the version moved by `move`; reads the new
+ * version back when `readBack`.
+ */
+export async function updateWith(u: RowUpdate, checked: boolean, move: VersionMove | undefined, readBack: boolean): Promise<UpdateResult> {
+  const { db, session, meta, policy, pk } = u;
+  const returning = readBack && db.adapter.supportsReturning ? versionColumn(db, meta) : undefined;
+  const sql = updateSql(db, meta, { changed: u.changed, versionSet: move?.set, checked, returning });
+  const bindings: unknown[] = [...u.values];
+  if (move !== undefined) for (const b of move.bindings) bindings.push(b);
+  bindings.push(meta.pk.field.toDb(pk as never));
+  if (checked) bindings.push(policy.held);
+  const stmt = { sql, bindings, method: 'update' as const, returning: returning !== undefined };
+
+  let rowCount: number;
+  let version = move === undefined ? policy.held : move.next;
+  if (readBack && returning === undefined) {
+    // No RETURNING: read the new version in the same transaction, where our
+    // own update's row lock keeps every other writer out until commit.
+    const answer = await inTransaction(db, session, false, async (s) => {
+      const r = await execute(db, s, stmt);
+      if (r.rowCount === 0) return { rowCount: 0, version: undefined };
+      return { rowCount: r.rowCount, version: (await currentVersion(db, s, meta, pk)) ?? undefined };
+    });
+    rowCount = answer.rowCount;
+    version = answer.version;
+  } else {
+    const r = await execute(db, session, stmt);
+    rowCount = r.rowCount;
+    if (returning !== undefined && rowCount > 0) version = integerFromDb(r.rows[0]?.[meta.version!.column]) ?? undefined;
+  }
+  if (rowCount === 0) throw await conflict(db, session, meta, u.target, pk, 'update', policy.held, checked);
+  return { version };
+}
+
+/**
+ * `IntegerVersionField`: a microsecond clock. A checked write pins the row at
+ * `held`, so max(clock, held + 1) is strictly larger; a blind one takes the
+ * clock unless the row is already past it.
+ */
+export const clockVersionStrategy: VersionStrategy = new WrittenVersionStrategy(
+  (_column, held) => {
+    const clock = nextClockVersion();
+    const next = clock > held ? clock : held + 1;
+    return { set: '?', bindings: [next], next };
+  },
+  (column) => {
+    const clock = nextClockVersion();
+    return { set: `CASE WHEN ${column} < ? THEN ? ELSE ${column} + 1 END`, bindings: [clock, clock], next: undefined };
+  },
+);
+
+/** `AutoIncVersionField`, `ConditionalVersionField`: `SET version = version + 1`. */
+export const counterVersionStrategy: VersionStrategy = new WrittenVersionStrategy(
+  (column, held) => ({ set: `${column} + 1`, bindings: [], next: held + 1 }),
+  (column) => ({ set: `${column} + 1`, bindings: [], next: undefined }),
+);
+
+/** A model without a version field: a plain UPDATE by key, reported as such. */
+export const noVersionStrategy: VersionStrategy = {
+  update: (u) => updateWith(u, false, undefined, false),
+  bulkSet: async () => undefined,
+};

@@ -1,0 +1,220 @@
+import type { Knex } from 'knex';
+import type { Database } from '../database';
+import { ConnectionLostError, FailurePhase, KnexConcurrencyError } from '../errors';
+import { reportedError, translateError } from '../translate-error';
+import { currentScope, runInScope, type Scope } from './scope';
+import { findFrame, TransactionFrame } from './transaction-frame';
+
+/** What `db.transaction()` passes to Knex (isolation level, read-only...). */
+export type TransactionOptions = Knex.TransactionConfig;
+
+interface ConnectionLender {
+  acquireConnection(): Promise<object>;
+  releaseConnection(connection: object): Promise<unknown>;
+  query(connection: object, obj: object): Promise<unknown>;
+}
+
+type Outcome = { ok: true } | { ok: false; error: unknown };
+
+const ignore = (): void => undefined;
+
+function settled(p: Promise<unknown>): Promise<Outcome> {
+  return p.then(
+    () => ({ ok: true }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
+/**
+ * Makes the pool destroy `connection` instead of lending it again. Knex's
+ * pool checks this mark when it validates a connection; its pg and mysql
+ * clients set it themselves once the socket's `end` or `error` event
+ * arrives, which can come after the connection is back in the pool.
+ */
+export function discardConnection(connection: object, reason: unknown): void {
+  (connection as { __knex__disposed?: unknown }).__knex__disposed = reason;
+}
+
+/**
+ * The transaction protocol behind `db.transaction()`, in five steps:
+ *
+ * 1. lease: the outermost transaction takes a connection of its own (see
+ *    `lease`); a nested one is a savepoint, admitted by its parent, which
+ *    holds its own statements until the savepoint settles;
+ * 2. begin: Knex's BEGIN (or SAVEPOINT), then a frame for the undo log;
+ * 3. run: `fn` in a scope where every model call joins the transaction;
+ * 4. settle: once `fn` has settled, new calls are refused and the admitted
+ *    ones finish (`TransactionFrame.drain`); only then COMMIT or ROLLBACK;
+ * 5. restore: on rollback, every instance written or loaded inside goes
+ *    back to its state before the transaction.
+ */
+export async function runTransaction<T>(
+  db: Database,
+  fn: (trx: Knex.Transaction) => Promise<T> | T,
+  options: TransactionOptions | undefined,
+  /** The library's own savepoint, for a call the enclosing transaction has admitted already. */
+  admitted = false,
+): Promise<T> {
+  const scope = currentScope();
+  const outer = findFrame(scope?.frame, db);
+  if (outer === undefined) return run(db, fn, options, scope, undefined);
+  if (admitted) outer.readmit();
+  else outer.admit('db.transaction()');
+  try {
+    await outer.openChild();
+    try {
+      return await run(db, fn, options, scope, outer);
+    } finally {
+      outer.closeChild();
+    }
+  } finally {
+    outer.leave(false);
+  }
+}
+
+async function run<T>(
+  db: Database,
+  fn: (trx: Knex.Transaction) => Promise<T> | T,
+  options: TransactionOptions | undefined,
+  scope: Scope | undefined,
+  outer: TransactionFrame | undefined,
+): Promise<T> {
+  const client = db.knex.client as unknown as ConnectionLender;
+  // The outermost transaction runs on a connection of our own rather than
+  // one Knex hands back to the pool before we learn how COMMIT went: after
+  // a failed COMMIT it may still hold an open transaction (SQLite keeps it
+  // after BUSY) or be dead, and must be rolled back or discarded first.
+  const lease = outer === undefined && options?.connection === undefined ? await lease_(db, client) : undefined;
+  let frame: TransactionFrame | undefined;
+  let body: Promise<T> | undefined;
+  let bodyDone = false;
+  let rolledBackWithoutError = false;
+  try {
+    const config = lease === undefined ? options : { ...options, connection: lease };
+    const result = await (outer?.trx ?? db.knex).transaction(async (trx: Knex.Transaction): Promise<T> => {
+      // Knex calls back even when BEGIN failed, having already rejected with
+      // BEGIN's error: fn must not run on a transaction that never started.
+      if (trx.isCompleted()) throw new Error('BEGIN failed');
+      const f = (frame = new TransactionFrame(db, trx, scope?.frame));
+      const rollback = trx.rollback;
+      if (outer === undefined) watch(db, trx, f, rollback, () => bodyDone);
+      // fn may end the transaction itself. Knex resolves, as if committed, a
+      // transaction rolled back with no error (fn's own trx.rollback(), or fn
+      // throwing undefined): its instances must be restored all the same.
+      // Either way, later calls are refused and the end waits its turn.
+      trx.rollback = ((error?: unknown) => {
+        if (error === undefined) rolledBackWithoutError = true;
+        f.close();
+        return f.lane.run(() => Promise.resolve(rollback(error)));
+      }) as Knex.Transaction['rollback'];
+      const commit = trx.commit;
+      trx.commit = ((value?: unknown) => {
+        f.close();
+        return f.lane.run(() => Promise.resolve(commit(value)));
+      }) as Knex.Transaction['commit'];
+      body = (async () => runInScope({ frame: f, overrides: scope?.overrides }, () => fn(trx)))();
+      let value: T;
+      try {
+        value = await body;
+      } finally {
+        // Every call admitted while fn ran finishes before COMMIT or ROLLBACK.
+        await f.drain();
+        bodyDone = true;
+      }
+      if (outer === undefined && f.failure === undefined && f.statementError !== undefined) await stillOpen(trx, f.statementError);
+      return value;
+    }, config);
+    if (rolledBackWithoutError) {
+      // Knex resolved at ROLLBACK, maybe while fn still runs: let it finish,
+      // then restore what it wrote, and rethrow what it threw.
+      const outcome = body === undefined ? undefined : await settled(body);
+      await frame?.drain();
+      frame!.rolledBack();
+      if (outcome !== undefined && !outcome.ok) throw outcome.error;
+      return result as T;
+    }
+    frame!.committed();
+    return result as T;
+  } catch (err) {
+    // A failed statement rolls the transaction back at once (see watch),
+    // maybe while fn still runs: let it finish before restoring instances.
+    const outcome = body === undefined ? undefined : await settled(body);
+    await frame?.drain();
+    const failure = failureOf(db, err, frame ?? outer, outcome, outer !== undefined);
+    frame?.rolledBack(failure instanceof ConnectionLostError && failure.outcomeUnknown);
+    if (lease !== undefined) {
+      const lost = failure instanceof ConnectionLostError || db.adapter.classifyError(err)?.kind === 'connection-lost';
+      if (lost) discardConnection(lease, failure);
+      // SQLite keeps the transaction open after a COMMIT that returned BUSY.
+      else if (outcome?.ok === true && frame?.failure === undefined) await client.query(lease, { sql: 'ROLLBACK', bindings: [] }).catch(ignore);
+    }
+    throw failure;
+  } finally {
+    if (lease !== undefined) {
+      delete (lease as { __knexTxId?: unknown }).__knexTxId;
+      await client.releaseConnection(lease);
+    }
+  }
+}
+
+async function lease_(db: Database, client: ConnectionLender): Promise<object> {
+  try {
+    return await client.acquireConnection();
+  } catch (err) {
+    throw db.failure(err, { phase: 'begin', inTransaction: true, write: true, acquire: true });
+  }
+}
+
+/**
+ * What `transaction()` rethrows: the failure that ended the transaction if
+ * one did; else, when BEGIN or COMMIT (RELEASE for a savepoint) failed, its
+ * typed error; else fn's own error (Knex may report a failed ROLLBACK in
+ * its place).
+ */
+function failureOf(db: Database, err: unknown, frame: TransactionFrame | undefined, outcome: Outcome | undefined, savepoint: boolean): unknown {
+  if (frame?.failure !== undefined) return frame.failure;
+  if (outcome !== undefined && !outcome.ok) return outcome.error;
+  const phase: FailurePhase = outcome === undefined ? 'begin' : savepoint ? 'statement' : 'commit';
+  return db.failure(err, { phase, inTransaction: true, write: true });
+}
+
+/**
+ * Before COMMIT of a transaction in which a statement failed and fn went
+ * on: checks that the transaction is still usable. PostgreSQL aborts a
+ * transaction at its first failed statement (only ROLLBACK TO SAVEPOINT
+ * revives it) and then answers COMMIT with ROLLBACK, not with an error, so
+ * Knex would report the lost work as committed. Then the statement's error
+ * (the typed one the library threw for it, if it threw one) is what
+ * `transaction()` rejects with, after the rollback.
+ */
+async function stillOpen(trx: Knex.Transaction, statementError: object): Promise<void> {
+  try {
+    await trx.raw('SELECT 1');
+  } catch {
+    throw reportedError(statementError);
+  }
+}
+
+/**
+ * Watches every statement of a top-level transaction, its savepoints' and
+ * the caller's own `trx` queries included. A failure that ends the
+ * transaction marks it failed and rolls it back at once, after the statement
+ * running on its connection: MariaDB keeps the transaction open after a lock
+ * wait timeout (a later COMMIT would persist half of it) and, after a
+ * deadlock, has already rolled it back and would autocommit whatever came
+ * next. Rolling back now also frees its locks without waiting for `fn` to
+ * return. COMMIT's own failure is left to `transaction()`, which knows it
+ * happened at COMMIT.
+ */
+function watch(db: Database, trx: Knex.Transaction, frame: TransactionFrame, rollback: Knex.Transaction['rollback'], finished: () => boolean): void {
+  trx.on('query-error', (err: unknown) => {
+    if (finished() || frame.failure !== undefined) return;
+    const typed = translateError(db.adapter, err, { phase: 'statement', inTransaction: true, write: true });
+    if (!(typed instanceof KnexConcurrencyError)) {
+      if (typeof err === 'object' && err !== null) frame.noteStatementError(err);
+      return;
+    }
+    frame.fail(typed);
+    frame.lane.run(() => Promise.resolve(rollback(typed))).catch(ignore);
+  });
+}
