@@ -14,7 +14,7 @@ import {
   TriggerVersionField,
 } from '../lib';
 import { addVersionColumn } from '../lib';
-import { connectionVariants, sleep } from './support/connection-variants';
+import { connectionVariants, observed, sleep } from './support/connection-variants';
 import { rejection } from './support/expect-error';
 import { forEachDialect } from './support/for-each-dialect';
 import { createItemTable, itemModel } from './support/models';
@@ -71,11 +71,11 @@ forEachDialect('transaction attacks: no statement outside its transaction, every
         const late: Promise<unknown>[] = [];
         await db.transaction(async () => {
           // A listener runs in the context of the code that emits: here a timer set inside fn.
-          emitter.on('poke', () => late.push(Item.create({ name: 'from an event' })));
+          emitter.on('poke', () => late.push(observed(Item.create({ name: 'from an event' }))));
           setTimeout(() => emitter.emit('poke'), 10);
-          setImmediate(() => late.push(Item.create({ name: 'from setImmediate' })));
-          setTimeout(() => late.push(Item.get(p.id)), 20);
-          await Promise.race([Promise.resolve(), sleep(10).then(() => late.push(Item.create({ name: 'race loser' })))]);
+          setImmediate(() => late.push(observed(Item.create({ name: 'from setImmediate' }))));
+          setTimeout(() => late.push(observed(Item.get(p.id))), 20);
+          await Promise.race([Promise.resolve(), sleep(10).then(() => late.push(observed(Item.create({ name: 'race loser' }))))]);
         });
         await sleep(60);
         expect(late).to.have.length(4);
@@ -181,7 +181,7 @@ forEachDialect('transaction attacks: no statement outside its transaction, every
           disableConcurrency(async () => {
             setTimeout(() => {
               stale.name = 'stale';
-              later = stale.save();
+              later = observed(stale.save());
             }, 20);
           }),
         );

@@ -7,7 +7,7 @@ import {
   RecordModifiedError,
   TransactionClosedError,
 } from '../lib';
-import { connectionVariants, sleep } from './support/connection-variants';
+import { connectionVariants, observed, sleep } from './support/connection-variants';
 import { rejection } from './support/expect-error';
 import { forEachDialect } from './support/for-each-dialect';
 import { createItemTable, itemModel } from './support/models';
@@ -187,7 +187,7 @@ forEachDialect('transaction bounds: no write escapes its transaction or its chec
         await disableConcurrency(async () => {
           setTimeout(() => {
             stale.name = 'stale write';
-            later = stale.save();
+            later = observed(stale.save());
           }, 30);
         });
         await sleep(80);
@@ -202,7 +202,7 @@ forEachDialect('transaction bounds: no write escapes its transaction or its chec
         disableIncrement(() => {
           setImmediate(() => {
             p.name = 'later';
-            later = p.save();
+            later = observed(p.save());
           });
         });
         await sleep(30);
@@ -217,7 +217,7 @@ forEachDialect('transaction bounds: no write escapes its transaction or its chec
         await db.transaction(async () => {
           setTimeout(() => {
             p.name = 'too late';
-            later = p.save();
+            later = observed(p.save());
           }, 30);
         });
         await sleep(80);
