@@ -1,7 +1,8 @@
 import { ModelDefinitionError, UsageError } from './errors';
 import { Field } from './fields/field';
 import { isVersionField, VersionField } from './fields/version-field';
-import { fieldsInheritedByCompiledSubclass, forgetMeta, Model } from './model';
+import { Model } from './model';
+import { fieldsInheritedByCompiledSubclass, forgetMeta } from './model-registry';
 
 /** A version field class (`AutoIncVersionField`) or a configured instance (`new ConditionalVersionField({...})`). */
 export type VersionFieldSpec = (new () => VersionField) | VersionField;

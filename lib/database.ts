@@ -84,11 +84,6 @@ export class Database {
     return runTransaction(this, fn, options);
   }
 
-  /** The Knex instance or transaction that a model call made here should use. */
-  runner(): Knex | Knex.Transaction {
-    return findFrame(currentScope()?.frame, this)?.trx ?? this.knex;
-  }
-
   /**
    * @internal Admits one model call (`what` names it in errors): in the
    * transaction open here, or on the pool. Refused before any SQL when the
@@ -111,7 +106,7 @@ export class Database {
     if (typed instanceof ConnectionLostError && connection !== undefined) discardConnection(connection, typed);
     if (typed instanceof KnexConcurrencyError) return typed;
     // After close() the pool refuses to lend connections (tarn's "aborted").
-    if (this.#closed) return new DatabaseClosedError('A statement was waiting for a connection', { cause: err });
+    if (this.#closed && context.acquire === true) return new DatabaseClosedError('A call was waiting for a connection', { cause: err });
     if (context.inTransaction) {
       // Once a failure ended the transaction, Knex refuses its statements with
       // a plain Error: report the failure that ended it instead.

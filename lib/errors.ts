@@ -420,7 +420,7 @@ export class TransactionClosedError extends UsageError {
  * as it was. Statements already running when `close()` was called finish
  * first, and so do the transactions they belong to.
  */
-export class DatabaseClosedError extends KnexConcurrencyError {
+export class DatabaseClosedError extends UsageError {
   constructor(what: string, options?: { cause?: unknown }) {
     super(`${what}: the database was closed (db.close()). Nothing was written. Connect again to go on.`, options);
   }

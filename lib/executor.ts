@@ -22,7 +22,7 @@ interface ClientInternals extends KnexClientQuery {
 export function execute(db: Database, session: Session, stmt: Statement): Promise<ExecResult> {
   const frame = session.frame;
   if (frame === undefined) return executeOn(db, session.runner, stmt, false);
-  return frame.run(() => executeOn(db, frame.trx, stmt, true));
+  return session.run(() => executeOn(db, frame.trx, stmt, true));
 }
 
 /**
@@ -37,7 +37,7 @@ async function executeOn(db: Database, runner: Knex | Knex.Transaction, stmt: St
   try {
     connection = await client.acquireConnection();
   } catch (err) {
-    throw db.failure(err, { phase: 'connect', inTransaction, write: false });
+    throw db.failure(err, { phase: 'connect', inTransaction, write: false, acquire: true });
   }
   try {
     db.checkConnection(connection);
@@ -59,7 +59,9 @@ export async function runKnex<T>(db: Database, session: Session, write: boolean,
   const frame = session.frame;
   const attempt = (): Promise<T> =>
     work(session.runner).catch((err: unknown) => {
-      throw db.failure(err, { phase: 'statement', inTransaction: frame !== undefined, write });
+      // Knex acquires the connection itself here; the pool's refusal after close() is tarn's plain "aborted".
+      const acquire = err instanceof Error && err.message === 'aborted';
+      throw db.failure(err, { phase: 'statement', inTransaction: frame !== undefined, write, acquire });
     });
-  return frame === undefined ? attempt() : frame.run(attempt);
+  return frame === undefined ? attempt() : session.run(attempt);
 }

@@ -1,5 +1,6 @@
 import { UsageError } from './errors';
-import { metaOf, Model } from './model';
+import { Model } from './model';
+import { metaOf } from './model-registry';
 
 /**
  * The version an instance holds (the one its next save checks), or

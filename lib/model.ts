@@ -3,6 +3,7 @@
 import type { Database } from './database';
 import { bindDatabase, databaseOf } from './model-binding';
 import { shadowingError, unknownField } from './model-definition-errors';
+import { checkedMeta, metaOf, registerModelBase } from './model-registry';
 import type { CreateAttributes, ModelClass, SaveOptions } from './model-types';
 import { ConnectionLostError, DoesNotExist, UsageError, ValidationError } from './errors';
 import { serialized } from './instance-queue';
@@ -27,7 +28,6 @@ const DELETED = 2;
 // not exist): it must be refreshed before it writes.
 const UNCERTAIN = 3;
 
-const metas = new WeakMap<Function, ModelMeta>();
 // The generated row-to-instance loops of each class, for object and array rows; see compileAdopter().
 type Rows = readonly Values[] | readonly (readonly unknown[])[];
 const adopters = new WeakMap<Function, { objects?: (rows: readonly Values[]) => Model[]; arrays?: (rows: readonly (readonly unknown[])[]) => Model[] }>();
@@ -108,6 +108,12 @@ export class Model {
   }
 
   static {
+    registerModelBase(Model, {
+      // Model methods: names a field may not take.
+      reserved: ['save', 'delete', 'refresh', 'toJSON'],
+      get: (m, name) => (m as Model).#values[name],
+      set: (m, f, meta, value) => internals.assign(m as Model, f, meta, value),
+    });
     internals = {
       values: (m) => m.#values,
       state: (m) => m.#state,
@@ -463,72 +469,6 @@ export class Model {
     }
     values[f.name] = cleaned;
   }
-}
-
-// Model methods, and what every object inherits (a values object would report
-// Object.prototype.valueOf for an unset field, and an accessor named
-// toString would break String(instance)): names a field may not take.
-const RESERVED = new Set<string>(['save', 'delete', 'refresh', 'toJSON', ...Object.getOwnPropertyNames(Object.prototype)]);
-
-function installAccessors(cls: Function, meta: ModelMeta): void {
-  const proto = cls.prototype as object;
-  for (const f of meta.fields) {
-    Object.defineProperty(proto, f.name, {
-      configurable: true,
-      enumerable: true,
-      get(this: Model) {
-        return internals.values(this)[f.name];
-      },
-      set(this: Model, value: unknown) {
-        internals.assign(this, f, meta, value);
-      },
-    });
-  }
-}
-
-/**
- * @internal Forgets the compiled metadata of `cls` after its fields changed
- * (`applyConcurrencyCheck`); the next use compiles them again.
- */
-export function forgetMeta(cls: Function): void {
-  metas.delete(cls);
-}
-
-// Classes whose fields a compiled subclass has copied: changing them now
-// would leave that subclass's metadata without the change.
-const inherited = new WeakSet<Function>();
-
-/** @internal Whether a subclass of `cls` has compiled its metadata (and so copied `cls`'s fields). */
-export function fieldsInheritedByCompiledSubclass(cls: Function): boolean {
-  return inherited.has(cls);
-}
-
-/** The compiled metadata of a model class, built on first use. */
-export function metaOf(cls: Function): ModelMeta {
-  let meta = metas.get(cls);
-  if (meta === undefined) {
-    if (cls === Model) throw new UsageError('use a subclass of Model that declares a table and fields');
-    meta = new ModelMeta(cls, RESERVED);
-    metas.set(cls, meta);
-    installAccessors(cls, meta);
-    for (let c = Object.getPrototypeOf(cls) as Function; c !== Model && c !== Function.prototype; c = Object.getPrototypeOf(c) as Function) inherited.add(c);
-  }
-  return meta;
-}
-
-/**
- * Metadata, after checking once that no class field shadows a model field
- * (with standard class fields, `name!: string` would become an own property
- * holding `undefined`, hiding the accessor and every value).
- */
-function checkedMeta(cls: Function): ModelMeta {
-  const meta = metaOf(cls);
-  if (!meta.shadowingChecked) {
-    const probe = new (cls as new () => Model)();
-    for (const key of Object.keys(probe)) if (meta.byName.has(key)) throw shadowingError(meta, key);
-    meta.shadowingChecked = true;
-  }
-  return meta;
 }
 
 /**

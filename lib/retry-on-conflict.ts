@@ -50,7 +50,8 @@ export async function retryOnConflict<T>(fn: () => Promise<T> | T, options: Retr
   const attempts = options.attempts ?? 5;
   if (!Number.isSafeInteger(attempts) || attempts < 1) throw new UsageError(`retryOnConflict(): attempts must be a positive integer, not ${String(attempts)}`);
   if (typeof fn !== 'function') throw new UsageError('retryOnConflict() takes a function to run');
-  if (currentScope()?.frame !== undefined) {
+  // A frame still in scope but over (a timer set inside a transaction) is no transaction to retry in.
+  if (currentScope()?.frame?.isOpen === true) {
     throw new UsageError(
       'retryOnConflict() was called inside a transaction, where each retry would reuse the failed attempt\'s transaction; put the transaction inside: retryOnConflict(() => db.transaction(async () => { ... }))',
     );

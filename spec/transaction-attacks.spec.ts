@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import {
   AutoField,
-  AutoIncVersionField,
   CharField,
   Database,
   DatabaseClosedError,
@@ -18,6 +17,7 @@ import { addVersionColumn } from '../lib';
 import { connectionVariants, sleep } from './support/connection-variants';
 import { rejection } from './support/expect-error';
 import { forEachDialect } from './support/for-each-dialect';
+import { createItemTable, itemModel } from './support/models';
 import { recreateTable } from './support/schema';
 import type { TestDialectName } from './support/dialects';
 
@@ -42,25 +42,8 @@ const CAUGHT_MISSING_TRIGGER: Record<TestDialectName, 'commits' | 'rejects'> = {
 forEachDialect('transaction attacks: no statement outside its transaction, every error typed', (d) => {
   const table = 'attack_items';
 
-  function model(db: Database) {
-    class Item extends Model {
-      static table = table;
-      static fields = { id: new AutoField(), name: new CharField({ maxLength: 50 }), version: new AutoIncVersionField() };
-      declare id: number;
-      declare name: string;
-      declare version: number;
-    }
-    Item.bind(db);
-    return Item;
-  }
-
-  async function createTable(db: Database): Promise<void> {
-    await recreateTable(db.knex, table, (t) => {
-      t.increments('id');
-      t.string('name', 50).notNullable();
-      addVersionColumn(t);
-    });
-  }
+  const model = (db: Database) => itemModel(db, table);
+  const createTable = (db: Database) => createItemTable(db.knex, table);
 
   for (const variant of connectionVariants(d)) {
     describe(`(${variant.label})`, () => {
@@ -161,6 +144,31 @@ forEachDialect('transaction attacks: no statement outside its transaction, every
         );
         expect(outcomes.map((o) => o.status)).to.deep.equal(['rejected', 'fulfilled', 'fulfilled']);
         expect((await names()).sort()).to.deep.equal(['outer', 's2']);
+      });
+
+      it('a savepoint that awaits saves of its transaction begun before it: no deadlock, and they stay outside its rollback', async () => {
+        const a = await Item.create({ name: 'a' });
+        const stale = await Item.get(a.id);
+        a.name = 'a2';
+        await a.save();
+        let b!: InstanceType<typeof Item>;
+        await db.transaction(async () => {
+          b = await Item.create({ name: 'b' });
+          b.name = 'b2';
+          const saving = b.save();
+          stale.name = 'stale';
+          const staleSave = stale.save();
+          await rejection(
+            db.transaction(async () => {
+              await saving;
+              await rejection(staleSave, RecordModifiedError);
+              throw new Boom('savepoint');
+            }),
+            Boom,
+          );
+        });
+        expect(await names()).to.deep.equal(['a2', 'b2']);
+        expect((await Item.get(b.id)).version).to.equal(b.version);
       });
 
       it('disableConcurrency inside a transaction: a timer after both ended writes checked, and is refused anyway', async () => {

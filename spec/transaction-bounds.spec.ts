@@ -1,22 +1,16 @@
 import { expect } from 'chai';
 import {
-  AutoField,
-  AutoIncVersionField,
-  CharField,
   Database,
   DatabaseClosedError,
   disableConcurrency,
   disableIncrement,
-  JsonField,
-  Model,
   RecordModifiedError,
   TransactionClosedError,
 } from '../lib';
 import { connectionVariants, sleep } from './support/connection-variants';
 import { rejection } from './support/expect-error';
 import { forEachDialect } from './support/for-each-dialect';
-import { recreateTable } from './support/schema';
-import { addVersionColumn } from '../lib';
+import { createItemTable, itemModel } from './support/models';
 
 class Boom extends Error {}
 
@@ -30,23 +24,7 @@ class Boom extends Error {}
 forEachDialect('transaction bounds: no write escapes its transaction or its check', (d) => {
   const table = 'bounds_items';
 
-  function model(db: Database) {
-    class Item extends Model {
-      static table = table;
-      static fields = {
-        id: new AutoField(),
-        name: new CharField({ maxLength: 50 }),
-        doc: new JsonField({ null: true }),
-        version: new AutoIncVersionField(),
-      };
-      declare id: number;
-      declare name: string;
-      declare doc: unknown;
-      declare version: number;
-    }
-    Item.bind(db);
-    return Item;
-  }
+  const model = (db: Database) => itemModel(db, table);
 
   for (const variant of connectionVariants(d)) {
     describe(`(${variant.label})`, () => {
@@ -64,12 +42,7 @@ forEachDialect('transaction bounds: no write escapes its transaction or its chec
       });
 
       beforeEach(async () => {
-        await recreateTable(db.knex, table, (t) => {
-          t.increments('id');
-          t.string('name', 50).notNullable();
-          t.json('doc').nullable();
-          addVersionColumn(t);
-        });
+        await createItemTable(db.knex, table);
         Item = model(db);
       });
 
@@ -272,12 +245,7 @@ forEachDialect('transaction bounds: no write escapes its transaction or its chec
 
   it('db.close() with saves in flight: each save either landed or rejects with DatabaseClosedError, its instance as before', async () => {
     const db = connectionVariants(d).find((c) => c.label === 'pool of one')!.open(d);
-    await recreateTable(db.knex, table, (t) => {
-      t.increments('id');
-      t.string('name', 50).notNullable();
-      t.json('doc').nullable();
-      addVersionColumn(t);
-    });
+    await createItemTable(db.knex, table);
     const Item = model(db);
     const items = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((n) => Item.create({ name: `c${n}` })));
     const versions = items.map((it) => it.version);

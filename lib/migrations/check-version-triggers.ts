@@ -1,6 +1,7 @@
 import { UsageError } from '../errors';
 import { TriggerVersionField } from '../fields/trigger-version-field';
-import { metaOf, Model } from '../model';
+import { Model } from '../model';
+import { metaOf } from '../model-registry';
 import { versionTriggerName } from '../dialects/version-trigger-name';
 import { InstalledVersionTrigger, listVersionTriggers, TriggerConnection, triggerSupport, triggerTarget } from './version-triggers';
 

@@ -68,7 +68,7 @@ export async function runTransaction<T>(
       outer.closeChild();
     }
   } finally {
-    outer.leave();
+    outer.leave(false);
   }
 }
 
@@ -161,7 +161,7 @@ async function lease_(db: Database, client: ConnectionLender): Promise<object> {
   try {
     return await client.acquireConnection();
   } catch (err) {
-    throw db.failure(err, { phase: 'connect', inTransaction: false, write: false });
+    throw db.failure(err, { phase: 'connect', inTransaction: false, write: false, acquire: true });
   }
 }
 

@@ -13,16 +13,20 @@ export interface Session {
   readonly runner: Knex | Knex.Transaction;
   /** The transaction, or `undefined` in autocommit. */
   readonly frame: TransactionFrame | undefined;
+  /** Runs one statement of this call (in a transaction: in turn, see `TransactionFrame.run`). */
+  run<T>(statement: () => Promise<T>): Promise<T>;
   end(): void;
 }
 
 /** A call outside any transaction: the pool, nothing to end. */
 export function autocommitSession(knex: Knex): Session {
-  return Object.freeze({ runner: knex, frame: undefined, end: (): void => undefined });
+  return Object.freeze({ runner: knex, frame: undefined, run: <T>(statement: () => Promise<T>): Promise<T> => statement(), end: (): void => undefined });
 }
 
 class TransactionSession implements Session {
   #ended = false;
+  /** Whether this call has run a statement (see `TransactionFrame.run`). */
+  started = false;
 
   constructor(readonly frame: TransactionFrame) {}
 
@@ -30,10 +34,14 @@ class TransactionSession implements Session {
     return this.frame.trx;
   }
 
+  run<T>(statement: () => Promise<T>): Promise<T> {
+    return this.frame.run(this, statement);
+  }
+
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.frame.leave();
+    this.frame.leave(this.started);
   }
 }
 

@@ -29,6 +29,7 @@ export class TransactionFrame {
   readonly lane: StatementLane;
   #open = true;
   #active = 0;
+  #running = 0;
   #children = 0;
   #waiters: Waiter[] = [];
   #failure: Error | undefined;
@@ -77,19 +78,27 @@ export class TransactionFrame {
     this.#active++;
   }
 
-  /** An admitted call finished. */
-  leave(): void {
+  /** An admitted call finished; `started` if it ran statements. */
+  leave(started: boolean): void {
     this.#active--;
+    if (started) this.#running--;
     this.#wake();
   }
 
   /**
-   * Runs one statement of an admitted call: after any savepoint opened in
-   * this frame has settled, then in turn on the connection's lane. A failure
-   * that ended the transaction meanwhile is thrown instead.
+   * Runs one statement of the admitted call `call`, in turn on the
+   * connection's lane. A call's first statement waits for any savepoint open
+   * in this frame to settle; from then on the call is running, and a new
+   * savepoint waits for it to finish (see `openChild`), so every statement
+   * of a call runs on the same side of a savepoint. A failure that ended the
+   * transaction meanwhile is thrown instead.
    */
-  async run<T>(statement: () => Promise<T>): Promise<T> {
-    while (this.#children > 0) await this.#wait();
+  async run<T>(call: { started: boolean }, statement: () => Promise<T>): Promise<T> {
+    if (!call.started) {
+      while (this.#children > 0) await this.#wait();
+      call.started = true;
+      this.#running++;
+    }
     return this.lane.run(() => {
       const failure = this.failure;
       if (failure !== undefined) return Promise.reject(failure);
@@ -100,12 +109,16 @@ export class TransactionFrame {
   }
 
   /**
-   * A savepoint is about to open in this frame: from now on this frame's
-   * statements wait for it, and it starts only after the statements already
-   * queued have run.
+   * A savepoint is about to open in this frame: from now on calls of this
+   * frame that have not run a statement yet wait for it, and it starts only
+   * after the calls already running have finished. (A call that wrote before
+   * the savepoint and read after it, inside, could take a version the
+   * savepoint's rollback undoes.) The library's own savepoints open before
+   * their call runs anything, so they never wait for themselves.
    */
   async openChild(): Promise<void> {
     this.#children++;
+    while (this.#running > 0) await this.#wait();
     await this.lane.run(() => Promise.resolve());
   }
 

@@ -13,6 +13,8 @@ import {
   IntegerVersionField,
   JsonField,
   Model,
+  RecordModifiedError,
+  retryOnConflict,
   TextField,
   TriggerVersionField,
   VersionField,
@@ -162,6 +164,98 @@ export async function createEverythingTable(knex: Knex, table: string): Promise<
     t.json('data').nullable();
     t.integer('order').notNullable();
     t.string('select', 20).nullable();
+    addVersionColumn(t);
+  });
+}
+
+/** One version kind's suite inside `forEachVersionKind`: its kind, table and a fresh model for each test. */
+export interface VersionKindSuite {
+  readonly kind: VersionKind;
+  readonly table: string;
+  /** The model class bound for the current test (made in a `beforeEach`). */
+  readonly Product: ProductClass;
+}
+
+/**
+ * Declares `body` once per version kind, each in its own `describe`, with a
+ * products table `<prefix>_<kind>` recreated (trigger included) and a fresh
+ * model bound to the dialect's database before every test.
+ *
+ * @example
+ * ```ts
+ * forEachDialect('save()', (d) => {
+ *   forEachVersionKind(d, 'save', (v) => {
+ *     it('writes', async () => { const p = await v.Product.create({ name: 'x' }); ... });
+ *   });
+ * });
+ * ```
+ */
+export function forEachVersionKind(d: { readonly knex: Knex; readonly db: Database }, prefix: string, body: (suite: VersionKindSuite) => void): void {
+  for (const kind of VERSION_KINDS) {
+    describe(kind.name, () => {
+      const table = `${prefix}_${kind.name.toLowerCase()}`;
+      let Product: ProductClass | undefined;
+      beforeEach(async () => {
+        await createProductTable(d.knex, table, kind);
+        Product = productModel(d.db, table, kind);
+      });
+      body({
+        kind,
+        table,
+        get Product(): ProductClass {
+          if (Product === undefined) throw new Error('VersionKindSuite.Product used outside a test');
+          return Product;
+        },
+      });
+    });
+  }
+}
+
+/**
+ * One read-modify-write increment of `stock`, run again from the load on
+ * every conflict (`retryOnConflict`); `onConflict` counts them.
+ */
+export async function incrementStock(Product: ProductClass, id: number, onConflict: () => void = () => undefined): Promise<InstanceType<ProductClass>> {
+  return retryOnConflict(
+    async () => {
+      const c = await Product.get(id);
+      c.stock += 1;
+      try {
+        await c.save();
+      } catch (err) {
+        if (err instanceof RecordModifiedError) onConflict();
+        throw err;
+      }
+      return c;
+    },
+    { attempts: 1000, delayMs: () => Math.random() * 3 },
+  );
+}
+
+/** A small model for transaction specs: a name and an auto-increment version. */
+export function itemModel(db: Database, table: string) {
+  class Item extends Model {
+    static table = table;
+    static fields = {
+      id: new AutoField(),
+      name: new CharField({ maxLength: 50 }),
+      doc: new JsonField({ null: true }),
+      version: new AutoIncVersionField(),
+    };
+    declare id: number;
+    declare name: string;
+    declare doc: unknown;
+    declare version: number;
+  }
+  Item.bind(db);
+  return Item;
+}
+
+export async function createItemTable(knex: Knex, table: string): Promise<void> {
+  await recreateTable(knex, table, (t) => {
+    t.increments('id');
+    t.string('name', 50).notNullable();
+    t.json('doc').nullable();
     addVersionColumn(t);
   });
 }

@@ -20,7 +20,7 @@
 import type { Knex } from 'knex';
 import * as readline from 'node:readline';
 import { connect, RecordModifiedError, retryOnConflict } from '../../lib';
-import { productModel, VERSION_KINDS } from './models';
+import { incrementStock, productModel, VERSION_KINDS } from './models';
 
 interface WorkerConfig {
   url: string;
@@ -48,20 +48,7 @@ async function main(): Promise<void> {
   let acked = 0;
   let conflicts = 0;
   for (let i = 0; i < config.operations; i++) {
-    const p = await retryOnConflict(
-      async () => {
-        const c = await Product.get(config.id);
-        c.stock += 1;
-        try {
-          await c.save();
-        } catch (err) {
-          if (err instanceof RecordModifiedError) conflicts++;
-          throw err;
-        }
-        return c;
-      },
-      { attempts: 1000, delayMs: () => Math.random() * 3 },
-    );
+    const p = await incrementStock(Product, config.id, () => conflicts++);
     acked++;
     p.stock += 1;
     if (config.racy) {
