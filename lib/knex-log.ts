@@ -55,7 +55,8 @@ export function knexLog(logger: Partial<DatabaseLogger> = consoleLogger): NonNul
   return {
     warn: (message: unknown) => send('warn', message),
     error: (message: unknown) => send('error', message),
-    deprecate: (method: unknown, alternative: unknown) => send('warn', `${String(method)} is deprecated, please use ${String(alternative)}`),
+    // Knex's logger hands a user's `deprecate` the finished sentence.
+    deprecate: (message: unknown) => send('warn', message),
     debug: (message: unknown) => send('debug', message),
   } as NonNullable<Knex.Config['log']>;
 }

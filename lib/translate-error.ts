@@ -13,7 +13,7 @@ export interface FailureContext {
 }
 
 /** Getting a connection from the pool: nothing has been sent yet. */
-export const CONNECTING: FailureContext = Object.freeze({ phase: 'connect', inTransaction: false, write: false });
+export const CONNECTING: FailureContext = Object.freeze({ phase: 'connect', inTransaction: false, write: false, acquire: true });
 
 // One driver error can be seen twice, by the transaction's `query-error`
 // watcher and by the code that awaited the statement: both must hand out the

@@ -170,6 +170,17 @@ forEachDialect('a database that cannot be reached', (d) => {
       expect(message).to.match(/^Acquire connection error: /);
       expect(message, 'one line, no stack trace').to.not.match(/\n|\bat .*\.js:\d+/);
     }
+    // Knex's other messages keep their level, one line each.
+    lines.length = 0;
+    const logger = (db.knex.client as unknown as { logger: { warn(m: string): void; error(m: string): void; deprecate(a: string, b: string): void } }).logger;
+    logger.warn('a warning');
+    logger.error('an error\n    at somewhere (file.js:1:2)');
+    logger.deprecate('old()', 'new()');
+    expect(lines).to.deep.equal([
+      ['warn', 'a warning'],
+      ['error', 'an error'],
+      ['warn', 'old() is deprecated, please use new()'],
+    ]);
   });
 
   it("with a Knex instance of your own, the library's calls are typed too; your own queries on it keep the driver's errors", async () => {

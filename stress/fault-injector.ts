@@ -51,8 +51,12 @@ export async function injectFaults(plan: FaultPlan, server: PrivateServer | unde
     let inFlight: readonly string[] | undefined;
     if (server === undefined) {
       if (plan.mode !== 'kill') throw new Error(`--faults ${plan.mode} needs a database server; SQLite takes --faults kill (writer processes killed mid-transaction)`);
-      const killed = await processes.killOne();
-      what = `SIGKILL of writer process ${killed.process}${killed.inFlight.length > 0 ? ` with ${killed.inFlight.join(', ')} in flight` : ''}`;
+      // Odd faults strike at a write; even ones around a COMMIT, which may land unacknowledged.
+      const moment = n % 2 === 1 ? 'write' : 'commit';
+      const delayMs = moment === 'write' ? 0 : Math.random() * 5;
+      const killed = await processes.killOne(moment, delayMs);
+      const when = moment === 'write' ? 'as it wrote' : `${delayMs.toFixed(1)} ms after a transaction of it began its COMMIT`;
+      what = `SIGKILL of writer process ${killed.process} ${when}${killed.inFlight.length > 0 ? `, with ${killed.inFlight.join(', ')} in flight` : ''}`;
       inFlight = killed.inFlight;
       records.push({ n, what, at, upAt: at, inFlight });
       await processes.add();

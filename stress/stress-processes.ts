@@ -26,6 +26,7 @@ interface Child {
   readonly inFlight: Set<string>;
   killed: boolean;
   onIntent?: () => void;
+  onCommitting?: () => void;
   readonly exited: Promise<void>;
 }
 
@@ -59,17 +60,23 @@ export class StressProcesses {
   }
 
   /**
-   * Kills a random running process with SIGKILL as soon as it announces its
-   * next write; returns the increment it had in flight.
+   * Kills a random running process with SIGKILL: `at: 'write'` as soon as
+   * it announces its next write (the kill lands before the write or inside
+   * its transaction); `at: 'commit'`, `delayMs` after one of its
+   * transactions announces its COMMIT (it may land after the COMMIT but
+   * before the acknowledgement: an applied write of unknown outcome).
+   * Returns the increments it had in flight.
    */
-  async killOne(): Promise<{ process: number; inFlight: string[] }> {
+  async killOne(at: 'write' | 'commit' = 'write', delayMs = 0): Promise<{ process: number; inFlight: string[] }> {
     const live = [...this.#children.values()].filter((c) => !c.killed);
     const victim = live[Math.floor(Math.random() * live.length)]!;
     // A process that announces nothing for a while (waiting on a lock) is killed anyway.
     await new Promise<void>((resolve) => {
-      victim.onIntent = resolve;
+      if (at === 'write') victim.onIntent = resolve;
+      else victim.onCommitting = resolve;
       setTimeout(resolve, 5000);
     });
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     victim.killed = true;
     victim.process.kill('SIGKILL');
     await victim.exited;
@@ -114,6 +121,10 @@ export class StressProcesses {
             c.inFlight.add(m.token);
             c.onIntent?.();
             c.onIntent = undefined;
+            break;
+          case 'committing':
+            c.onCommitting?.();
+            c.onCommitting = undefined;
             break;
           case 'ack':
             c.inFlight.delete(m.ack.token);

@@ -77,6 +77,8 @@ export type WorkerMessage =
   | { type: 'ready' }
   /** An increment is about to write: if the process dies before its ack, its outcome is unknown. */
   | { type: 'intent'; token: string }
+  /** A transaction with this increment is about to COMMIT (SQLite writer kills only). */
+  | { type: 'committing'; token: string }
   | { type: 'ack'; ack: Ack; at: number }
   /** An increment whose outcome is unknown (the worker moves on to the next one). */
   | { type: 'unknown'; token: string }
@@ -137,10 +139,16 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
           else if (err instanceof RecordModifiedError) result.conflicts++;
           throw err;
         }
-        if (inTransaction && task.holdMs > 0) await sleep(Math.random() * task.holdMs);
+        if (inTransaction && task.holdMs > 0) {
+          await sleep(Math.random() * task.holdMs);
+          // The transaction commits next: a kill a moment from now may land between COMMIT and the ack.
+          send({ type: 'committing', token });
+        }
         ack = { row, token, from, to: c.version };
       };
       await retryOnConflict(inTransaction ? () => db.transaction(once) : once, { attempts: task.attempts });
+      // Committed, not yet acknowledged (an application replying to its client): a kill now leaves an applied write of unknown outcome.
+      if (inTransaction && task.holdMs > 0) await sleep(Math.random() * task.holdMs);
       return ack!;
     };
 
