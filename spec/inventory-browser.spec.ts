@@ -60,6 +60,8 @@ describe('examples/inventory in headless Chromium (SQLite)', function () {
 
   it('two people edit the same product: the second lands on the conflict page, merges field by field, and a stale third submit is refused', async () => {
     const lamp = (await Product.query().where('name', 'Desk lamp').first())!;
+    // New rows start at a clock-derived version, then count +1 per save.
+    const v1 = lamp.version;
     const edit = `/products/${lamp.id}/edit`;
     const [a, b, c] = [await open(edit), await open(edit), await open(edit)];
 
@@ -67,14 +69,14 @@ describe('examples/inventory in headless Chromium (SQLite)', function () {
     await a.fill('#f-name', 'Desk lamp (A)');
     await a.fill('#f-price', '42');
     expect(await submit(a, '#save')).to.equal(200);
-    expect(await a.textContent('#notice')).to.contain('Saved: Desk lamp (A) (version 2)');
+    expect(await a.textContent('#notice')).to.contain(`Saved: Desk lamp (A) (version ${v1 + 1})`);
 
     // B renamed it too and changed the stock: its save is refused and shows the conflict.
     await b.fill('#f-name', 'Desk lamp (B)');
     await b.fill('#f-stock', '20');
     expect(await submit(b, '#save')).to.equal(409);
     expect(await b.textContent('h1')).to.contain('Someone else saved Desk lamp (A)');
-    expect(await b.textContent('#conflict-summary')).to.match(/not\s+saved: you edited version 1, it is now at version 2\.\s+1 field was changed by both of you/);
+    expect(await b.textContent('#conflict-summary')).to.match(new RegExp(`not\\s+saved: you edited version ${v1}, it is now at version ${v1 + 1}\\.\\s+1 field was changed by both of you`));
     expect(await b.getAttribute('#row-name', 'class')).to.equal('conflict');
     expect(await b.getAttribute('#row-price', 'class')).to.equal(null);
     expect(await b.getAttribute('#row-stock', 'class')).to.equal(null);
@@ -85,22 +87,22 @@ describe('examples/inventory in headless Chromium (SQLite)', function () {
     // The defaults keep each side's own changes: their price, my stock.
     expect(await b.isChecked('#choice-price-theirs')).to.equal(true);
     expect(await b.isChecked('#choice-stock-mine')).to.equal(true);
-    expect(await row(lamp.id)).to.deep.equal({ name: 'Desk lamp (A)', price: 42, stock: 12, version: 2 });
+    expect(await row(lamp.id)).to.deep.equal({ name: 'Desk lamp (A)', price: 42, stock: 12, version: v1 + 1 });
     const shot = path.join(outputDirectory('inventory-browser'), 'conflict-page.png');
     await b.screenshot({ path: shot, fullPage: true });
 
     // B keeps its own name, their price and its stock.
     await b.check('#choice-name-mine');
     expect(await submit(b, '#merge')).to.equal(200);
-    expect(await b.textContent('#notice')).to.contain('Merged and saved: Desk lamp (B) (version 3)');
-    expect(await row(lamp.id)).to.deep.equal({ name: 'Desk lamp (B)', price: 42, stock: 20, version: 3 });
+    expect(await b.textContent('#notice')).to.contain(`Merged and saved: Desk lamp (B) (version ${v1 + 2})`);
+    expect(await row(lamp.id)).to.deep.equal({ name: 'Desk lamp (B)', price: 42, stock: 20, version: v1 + 2 });
 
     // C still has the form of version 1: its rename is refused, nothing is written.
     await c.fill('#f-name', 'Desk lamp (C)');
     expect(await submit(c, '#save')).to.equal(409);
-    expect(await c.textContent('#conflict-summary')).to.contain('you edited version 1, it is now at version 3');
+    expect(await c.textContent('#conflict-summary')).to.contain(`you edited version ${v1}, it is now at version ${v1 + 2}`);
     expect(await c.textContent('#row-name .theirs')).to.equal('Desk lamp (B)');
-    expect(await row(lamp.id)).to.deep.equal({ name: 'Desk lamp (B)', price: 42, stock: 20, version: 3 });
+    expect(await row(lamp.id)).to.deep.equal({ name: 'Desk lamp (B)', price: 42, stock: 20, version: v1 + 2 });
 
     // B's conflict page (for version 2), submitted again from the history: its
     // save conflicts with B's own merge, which already holds those values, so
@@ -108,14 +110,15 @@ describe('examples/inventory in headless Chromium (SQLite)', function () {
     await b.goBack();
     expect(await b.textContent('h1')).to.contain('Someone else saved');
     expect(await submit(b, '#keep-mine')).to.equal(200);
-    expect(await b.textContent('#notice')).to.contain('Merged with the changes saved meanwhile: Desk lamp (B) (version 3)');
-    expect(await row(lamp.id)).to.deep.equal({ name: 'Desk lamp (B)', price: 42, stock: 20, version: 3 });
+    expect(await b.textContent('#notice')).to.contain(`Merged with the changes saved meanwhile: Desk lamp (B) (version ${v1 + 2})`);
+    expect(await row(lamp.id)).to.deep.equal({ name: 'Desk lamp (B)', price: 42, stock: 20, version: v1 + 2 });
     for (const p of [a, b, c]) await p.close();
   });
 
   it('a bulk action with one stale row is refused whole, naming the row; after a reload it runs', async () => {
     const list = await open('/');
     const [lamp, chair] = await Product.query().orderBy('id').limit(2).all();
+    const [lampV, chairV] = [lamp!.version, chair!.version];
     // Someone changes the chair after the list was shown.
     const other = await open(`/products/${chair!.id}/edit`);
     await other.fill('#f-stock', '5');
@@ -124,7 +127,7 @@ describe('examples/inventory in headless Chromium (SQLite)', function () {
     await list.check(`#product-${lamp!.id} input[type=checkbox]`);
     await list.check(`#product-${chair!.id} input[type=checkbox]`);
     expect(await submit(list, '#restock')).to.equal(409);
-    expect(await list.textContent('#error')).to.contain(`${chair!.id} (version 1 -> 2)`).and.contain('did not run');
+    expect(await list.textContent('#error')).to.contain(`${chair!.id} (version ${chairV} -> ${chairV + 1})`).and.contain('did not run');
     expect(await list.getAttribute(`#product-${chair!.id}`, 'class')).to.equal('conflict');
     expect((await row(lamp!.id)).stock).to.equal(12);
     expect((await row(chair!.id)).stock).to.equal(5);
@@ -134,8 +137,8 @@ describe('examples/inventory in headless Chromium (SQLite)', function () {
     await list.check(`#product-${chair!.id} input[type=checkbox]`);
     expect(await submit(list, '#restock')).to.equal(200);
     expect(await list.textContent('#notice')).to.contain('Restocked 2 products');
-    expect(await row(lamp!.id)).to.include({ stock: 22, version: 2 });
-    expect(await row(chair!.id)).to.include({ stock: 15, version: 3 });
+    expect(await row(lamp!.id)).to.include({ stock: 22, version: lampV + 1 });
+    expect(await row(chair!.id)).to.include({ stock: 15, version: chairV + 2 });
     await list.close();
     await other.close();
   });
