@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { expect } from 'chai';
 import {
   addVersionColumn,
@@ -31,6 +32,35 @@ const KINDS: readonly VersionKind[] = [
   },
 ];
 
+/** A model keyed by a string code (so a row can be re-created under the same key), with `kind`'s version. */
+function codedModel(table: string, kind: { make(): VersionField }) {
+  class Coded extends Model {
+    static table = table;
+    static fields = {
+      code: new CharField({ maxLength: 10, primaryKey: true }),
+      owner: new CharField({ maxLength: 20 }),
+      note: new CharField({ maxLength: 20, default: '' }),
+      version: kind.make(),
+    };
+    declare code: string;
+    declare owner: string;
+    declare note: string;
+    declare version: number;
+  }
+  return Coded;
+}
+
+/** The table of `codedModel`, afresh, with what `kind` needs (its trigger). */
+async function createCodedTable(knex: Knex, table: string, kind: { install?(knex: Knex, table: string): Promise<void> }): Promise<void> {
+  await recreateTable(knex, table, (t) => {
+    t.string('code', 10).primary();
+    t.string('owner', 20).notNullable();
+    t.string('note', 20).notNullable().defaultTo('');
+    addVersionColumn(t);
+  });
+  await kind.install?.(knex, table);
+}
+
 // A microsecond clock reading after 2020.
 const CLOCK_2020 = 1_577_836_800_000_000;
 
@@ -39,28 +69,10 @@ forEachDialect('edge versions: a stale copy of a deleted row never matches a re-
     describe(kind.name, () => {
       const table = 'edge_aba';
 
-      class S extends Model {
-        static table = table;
-        static fields = {
-          code: new CharField({ maxLength: 10, primaryKey: true }),
-          owner: new CharField({ maxLength: 20 }),
-          note: new CharField({ maxLength: 20, default: '' }),
-          version: kind.make() as VersionField,
-        };
-        declare code: string;
-        declare owner: string;
-        declare note: string;
-        declare version: number;
-      }
+      const S = codedModel(table, kind);
 
       beforeEach(async () => {
-        await recreateTable(d.knex, table, (t) => {
-          t.string('code', 10).primary();
-          t.string('owner', 20).notNullable();
-          t.string('note', 20).notNullable().defaultTo('');
-          addVersionColumn(t);
-        });
-        await kind.install?.(d.knex, table);
+        await createCodedTable(d.knex, table, kind);
         S.bind(d.db);
       });
 
@@ -150,35 +162,17 @@ forEachDialect('edge versions: versions above 2^53 written by other SQL', (d) =>
     describe(kind.name, () => {
       const table = 'edge_big';
 
-      class B extends Model {
-        static table = table;
-        static fields = {
-          code: new CharField({ maxLength: 10, primaryKey: true }),
-          owner: new CharField({ maxLength: 20 }),
-          note: new CharField({ maxLength: 20, default: '' }),
-          version: kind.make() as VersionField,
-        };
-        declare code: string;
-        declare owner: string;
-        declare note: string;
-        declare version: number;
-      }
+      const B = codedModel(table, kind);
 
       beforeEach(async () => {
-        await recreateTable(d.knex, table, (t) => {
-          t.string('code', 10).primary();
-          t.string('owner', 20).notNullable();
-          t.string('note', 20).notNullable().defaultTo('');
-          addVersionColumn(t);
-        });
-        await kind.install?.(d.knex, table);
+        await createCodedTable(d.knex, table, kind);
         B.bind(d.db);
       });
 
       const ownerOf = async (code: string) => (await d.knex(table).where({ code }).first())?.owner as string | undefined;
 
       /** A stale copy of row `code`, whose row is then replaced by other SQL with `version` (a trigger would override an UPDATE of it). */
-      async function staleAgainst(code: string, version: string | number | null): Promise<B> {
+      async function staleAgainst(code: string, version: string | number | null): Promise<InstanceType<typeof B>> {
         const first = await B.create({ code, owner: 'alice' });
         const stale = await B.get(code);
         await first.delete();
@@ -235,19 +229,7 @@ forEachDialect('edge versions: a NULL version column', (d) => {
     describe(kind.name, () => {
       const table = 'edge_null';
 
-      class N extends Model {
-        static table = table;
-        static fields = {
-          code: new CharField({ maxLength: 10, primaryKey: true }),
-          owner: new CharField({ maxLength: 20 }),
-          note: new CharField({ maxLength: 20, default: '' }),
-          version: kind.make() as VersionField,
-        };
-        declare code: string;
-        declare owner: string;
-        declare note: string;
-        declare version: number;
-      }
+      const N = codedModel(table, kind);
 
       beforeEach(async () => {
         await recreateTable(d.knex, table, (t) => {
