@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { expect } from 'chai';
 import { RecordModifiedError, retryOnConflict } from '../lib';
 import { forEachDialect } from './support/for-each-dialect';
@@ -14,6 +15,9 @@ forEachDialect('real concurrency on a pool of connections', (d) => {
         c.name = `writer ${i}`;
         c.stock = i;
       });
+      // The race needs connections to race on: a fresh pool that opens them one
+      // by one can serve eight quick UPDATEs on its first connection alone.
+      await holdConnectionsAtOnce(d.knex, 8);
       const connections = new Set<unknown>();
       const listener = (q: { __knexUid?: unknown; sql: string }) => {
         if (/^update/i.test(q.sql)) connections.add(q.__knexUid);
@@ -46,3 +50,10 @@ forEachDialect('real concurrency on a pool of connections', (d) => {
     });
   });
 });
+
+/** Opens up to `n` connections of the pool (at most its size), all held at once, then returns them to it. */
+async function holdConnectionsAtOnce(knex: Knex, n: number): Promise<void> {
+  const client = knex.client as unknown as { pool: { max: number }; acquireConnection(): Promise<object>; releaseConnection(c: object): Promise<unknown> };
+  const held = await Promise.all(Array.from({ length: Math.min(n, client.pool.max) }, () => client.acquireConnection()));
+  await Promise.all(held.map((c) => client.releaseConnection(c)));
+}

@@ -32,8 +32,8 @@ const KINDS: readonly VersionKind[] = [
   },
 ];
 
-/** A model keyed by a string code (so a row can be re-created under the same key), with `kind`'s version. */
-function codedModel(table: string, kind: { make(): VersionField }) {
+/** A model called `name`, keyed by a string code (so a row can be re-created under the same key), with `kind`'s version. */
+function codedModel(name: string, table: string, kind: { make(): VersionField }) {
   class Coded extends Model {
     static table = table;
     static fields = {
@@ -47,6 +47,8 @@ function codedModel(table: string, kind: { make(): VersionField }) {
     declare note: string;
     declare version: number;
   }
+  // Errors name the model by its class name.
+  Object.defineProperty(Coded, 'name', { value: name });
   return Coded;
 }
 
@@ -69,7 +71,7 @@ forEachDialect('edge versions: a stale copy of a deleted row never matches a re-
     describe(kind.name, () => {
       const table = 'edge_aba';
 
-      const S = codedModel(table, kind);
+      const S = codedModel('S', table, kind);
 
       beforeEach(async () => {
         await createCodedTable(d.knex, table, kind);
@@ -162,7 +164,7 @@ forEachDialect('edge versions: versions above 2^53 written by other SQL', (d) =>
     describe(kind.name, () => {
       const table = 'edge_big';
 
-      const B = codedModel(table, kind);
+      const B = codedModel('B', table, kind);
 
       beforeEach(async () => {
         await createCodedTable(d.knex, table, kind);
@@ -229,7 +231,7 @@ forEachDialect('edge versions: a NULL version column', (d) => {
     describe(kind.name, () => {
       const table = 'edge_null';
 
-      const N = codedModel(table, kind);
+      const N = codedModel('N', table, kind);
 
       beforeEach(async () => {
         await recreateTable(d.knex, table, (t) => {
