@@ -157,7 +157,7 @@ forEachDialect('transaction attacks: no statement outside its transaction, every
           b.name = 'b2';
           const saving = b.save();
           stale.name = 'stale';
-          const staleSave = stale.save();
+          const staleSave = observed(stale.save());
           await rejection(
             db.transaction(async () => {
               await saving;
