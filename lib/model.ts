@@ -256,10 +256,8 @@ export class Model {
     if (this.#state === NEW) return this.#insert(db, meta);
 
     let changed = meta.changedFields(this.#values, this.#orig);
-    if (options.fields !== undefined) {
-      for (const name of options.fields) if (!meta.byName.has(name)) throw unknownField(meta, name);
-      changed = changed.filter((f) => options.fields!.includes(f.name));
-    }
+    // Names checked by checkSaveOptions above.
+    if (options.fields !== undefined) changed = changed.filter((f) => options.fields!.includes(f.name));
     if (changed.length === 0) return;
     this.#checkInPlace(meta, changed);
     checkForDatabase(db.adapter, meta, changed, this.#values);
@@ -422,23 +420,22 @@ export class Model {
    */
   #adoptInserted(meta: ModelMeta, written: Values, pk: unknown, orig: Values | undefined): void {
     const now = this.#values;
-    const changed: Values = {};
-    for (const f of meta.fields) {
-      if (f === meta.pk || f === meta.version || f.field.mutable) continue;
-      if (now[f.name] !== undefined && now[f.name] !== written[f.name]) changed[f.name] = now[f.name];
-    }
     written[meta.pk.name] = pk;
+    let baseline = orig;
+    for (const f of meta.fields) {
+      if (f === meta.pk || f === meta.version) continue;
+      const current = now[f.name];
+      if (current === undefined || current === written[f.name]) continue;
+      // Assigned while the insert was in flight: kept, and dirty against what was written
+      // (a mutable field is measured against its snapshot in `orig`).
+      if (!f.field.mutable) (baseline ??= {})[f.name] = written[f.name];
+      written[f.name] = current;
+    }
     this.#values = written;
     this.#state = PERSISTED;
-    let baseline = orig;
-    for (const f of meta.mutable) written[f.name] = now[f.name] === undefined ? written[f.name] : now[f.name];
-    for (const [name, value] of Object.entries(changed)) {
-      baseline ??= {};
-      baseline[name] = written[name];
-      written[name] = value;
-    }
     this.#orig = baseline;
   }
+
 
   /** Inside a transaction, records how to put this instance back if it rolls back. */
   #remember(session: Session): void {

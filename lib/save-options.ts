@@ -13,16 +13,20 @@ const KNOWN = new Set(['fields']);
  */
 export function checkSaveOptions(meta: ModelMeta, options: unknown): void {
   if (options === undefined) return;
-  const how = `${meta.modelName}.save() takes no argument or { fields: ['name', ...] }`;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new UsageError(`${how}, not ${describeArg(options)}`);
-  for (const key of Object.keys(options)) if (!KNOWN.has(key)) throw new UsageError(`${how}; unknown option ${JSON.stringify(key)}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new UsageError(`${usage(meta)}, not ${describeArg(options)}`);
+  for (const key of Object.keys(options)) if (!KNOWN.has(key)) throw new UsageError(`${usage(meta)}; unknown option ${JSON.stringify(key)}`);
   const fields = (options as { fields?: unknown }).fields;
   if (fields === undefined) return;
-  if (!Array.isArray(fields)) throw new UsageError(`${how}: fields must be an array of field names, not ${describeArg(fields)}`);
+  if (!Array.isArray(fields)) throw new UsageError(`${usage(meta)}: fields must be an array of field names, not ${describeArg(fields)}`);
   for (const name of fields) {
-    if (typeof name !== 'string') throw new UsageError(`${how}: fields must hold field names (strings), not ${describeArg(name)}`);
+    if (typeof name !== 'string') throw new UsageError(`${usage(meta)}: fields must hold field names (strings), not ${describeArg(name)}`);
     if (!meta.byName.has(name)) throw unknownField(meta, name);
   }
+}
+
+// Built only for an error: the check runs on every save.
+function usage(meta: ModelMeta): string {
+  return `${meta.modelName}.save() takes no argument or { fields: ['name', ...] }`;
 }
 
 function describeArg(value: unknown): string {

@@ -84,7 +84,7 @@ async function run<T>(
   // one Knex hands back to the pool before we learn how COMMIT went: after
   // a failed COMMIT it may still hold an open transaction (SQLite keeps it
   // after BUSY) or be dead, and must be rolled back or discarded first.
-  const lease = outer === undefined && options?.connection === undefined ? await lease_(db, client) : undefined;
+  const lease = outer === undefined && options?.connection === undefined ? await leaseConnection(db, client) : undefined;
   let frame: TransactionFrame | undefined;
   let body: Promise<T> | undefined;
   let bodyDone = false;
@@ -157,7 +157,7 @@ async function run<T>(
   }
 }
 
-async function lease_(db: Database, client: ConnectionLender): Promise<object> {
+async function leaseConnection(db: Database, client: ConnectionLender): Promise<object> {
   try {
     return await client.acquireConnection();
   } catch (err) {
