@@ -150,8 +150,6 @@ export class Database {
    * discarded when it died.
    */
   failure(err: unknown, context: FailureContext, connection?: object): unknown {
-    // After close() the pool refuses to lend connections (tarn's "aborted").
-    if (this.#closed && context.acquire === true) return new DatabaseClosedError('A call was waiting for a connection', { cause: err });
     const typed = translateError(this.adapter, err, context);
     if (typed instanceof ConnectionLostError && connection !== undefined) discardConnection(connection, typed);
     if (typed instanceof RetryableError) noteErrorDatabase(typed, this);

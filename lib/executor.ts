@@ -37,7 +37,7 @@ async function executeOn(db: Database, runner: Knex | Knex.Transaction, stmt: St
   try {
     connection = await client.acquireConnection();
   } catch (err) {
-    throw db.failure(err, { phase: 'connect', inTransaction, write: false, acquire: true });
+    throw db.failure(err, { phase: 'connect', inTransaction, write: false });
   }
   try {
     db.checkConnection(connection);
@@ -59,9 +59,7 @@ export async function runKnex<T>(db: Database, session: Session, write: boolean,
   const frame = session.frame;
   const attempt = (): Promise<T> =>
     work(session.runner).catch((err: unknown) => {
-      // Knex acquires the connection itself here; the pool's refusal after close() is tarn's plain "aborted".
-      const acquire = err instanceof Error && err.message === 'aborted';
-      throw db.failure(err, { phase: 'statement', inTransaction: frame !== undefined, write, acquire });
+      throw db.failure(err, { phase: 'statement', inTransaction: frame !== undefined, write });
     });
   return frame === undefined ? attempt() : session.run(attempt);
 }

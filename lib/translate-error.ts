@@ -8,12 +8,10 @@ export interface FailureContext {
   readonly inTransaction: boolean;
   /** The statement could have changed rows (anything but a SELECT). */
   readonly write: boolean;
-  /** It failed waiting for a connection from the pool, before anything was sent. */
-  readonly acquire?: boolean;
 }
 
 /** Getting a connection from the pool: nothing has been sent yet. */
-export const CONNECTING: FailureContext = Object.freeze({ phase: 'connect', inTransaction: false, write: false, acquire: true });
+export const CONNECTING: FailureContext = Object.freeze({ phase: 'connect', inTransaction: false, write: false });
 
 // One driver error can be seen twice, by the transaction's `query-error`
 // watcher and by the code that awaited the statement: both must hand out the

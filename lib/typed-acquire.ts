@@ -29,6 +29,8 @@ export function typeAcquireFailures(knex: Knex, adapter: DialectAdapter): void {
     try {
       return await acquire.call(this);
     } catch (err) {
+      // close() destroys the pool, which refuses the acquires still waiting with tarn's plain "aborted".
+      if (err instanceof Error && err.message === 'aborted') throw new DatabaseClosedError('A call was waiting for a connection', { cause: err });
       throw translateError(adapter, err, CONNECTING);
     }
   };

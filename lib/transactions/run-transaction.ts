@@ -161,7 +161,7 @@ async function leaseConnection(db: Database, client: ConnectionLender): Promise<
   try {
     return await client.acquireConnection();
   } catch (err) {
-    throw db.failure(err, { phase: 'connect', inTransaction: false, write: false, acquire: true });
+    throw db.failure(err, { phase: 'connect', inTransaction: false, write: false });
   }
 }
 
