@@ -167,5 +167,37 @@ forEachDialect('observability: db.on() and db.stats()', (d) => {
       }
       expect(H.db.stats().retries).to.equal(0);
     });
+
+    it('a retry caused by your own query on trx is reported on that database too', async () => {
+      const H = session();
+      const W = session({ userKnex: true, snapshotIsolation: true });
+      const isolation = d.pick<'repeatable read' | undefined>({ sqlite: undefined, postgres: 'repeatable read', mysql: 'repeatable read' });
+      const retries: RetryEvent[] = [];
+      W.db.on('retry', (e) => retries.push(e));
+      const p = await H.Product.create({ name: 'x', stock: 0 });
+      let runs = 0;
+      await retryOnConflict(
+        () =>
+          W.db.transaction(
+            async (trx) => {
+              runs++;
+              const w = await W.Product.get(p.id);
+              if (runs === 1) {
+                const h = await H.Product.get(p.id);
+                h.stock += 10;
+                await h.save();
+              }
+              await trx(W.Product.table).where({ id: p.id }).update({ stock: w.stock + 1 });
+            },
+            isolation ? { isolationLevel: isolation } : undefined,
+          ),
+        { delayMs: () => 0 },
+      );
+      expect(runs).to.equal(2);
+      expect(retries).to.have.length(1);
+      expect(retries[0]!.error).to.be.instanceOf(RetryableError);
+      expect(W.db.stats().byModel['(transaction)']).to.deep.include({ retries: 1 });
+      expect(H.db.stats().retries).to.equal(0);
+    });
   });
 });

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Database } from '../database';
 import { ConnectionLostError, FailurePhase, KnexConcurrencyError } from '../errors';
-import { reportedError, translateError } from '../translate-error';
+import { reportedError } from '../translate-error';
 import { currentScope, runInScope, type Scope } from './scope';
 import { findFrame, TransactionFrame } from './transaction-frame';
 
@@ -209,7 +209,9 @@ async function stillOpen(trx: Knex.Transaction, statementError: object): Promise
 function watch(db: Database, trx: Knex.Transaction, frame: TransactionFrame, rollback: Knex.Transaction['rollback'], finished: () => boolean): void {
   trx.on('query-error', (err: unknown) => {
     if (finished() || frame.failure !== undefined) return;
-    const typed = translateError(db.adapter, err, { phase: 'statement', inTransaction: true, write: true });
+    // Through db.failure(), like the library's own statements: the typed error
+    // remembers its database (so retryOnConflict() reports its retry there).
+    const typed = db.failure(err, { phase: 'statement', inTransaction: true, write: true });
     if (!(typed instanceof KnexConcurrencyError)) {
       if (typeof err === 'object' && err !== null) frame.noteStatementError(err);
       return;
