@@ -221,6 +221,33 @@ forEachDialect('edge versions: versions above 2^53 written by other SQL', (d) =>
         await rejection(() => disableConcurrency(() => m.save()), ValidationError);
         expect(await ownerOf('M')).to.equal('raw');
       });
+
+      it('a bulk query().update() that would raise a version past 2^53 - 1 is refused before it writes anything', async () => {
+        const n = await B.create({ code: 'N', owner: 'alice' });
+        await d.knex(table).insert([{ code: 'M', owner: 'raw', version: AT_LIMIT }, { code: 'U', owner: 'raw', version: UNSAFE }]);
+        const before = await d.knex(table).orderBy('code');
+        for (const where of [undefined, 'M', 'U'] as const) {
+          const q = where === undefined ? B.query() : B.query().where('code', where).orWhere('code', 'N');
+          const err = await rejection(() => q.update({ owner: 'bulk' }), DatabaseValueError);
+          expect(err).to.include({ model: 'B', column: 'version' });
+          expect(err.message).to.match(/Nothing was written/);
+          expect(await d.knex(table).orderBy('code'), 'nothing was written').to.deep.equal(before);
+        }
+        // Also inside a transaction, which stays usable (nothing failed in the database).
+        await d.db.transaction(async () => {
+          await rejection(() => B.query().update({ owner: 'bulk' }), DatabaseValueError);
+          // An or-ed condition does not escape the guard: code = N OR code = M, and the version check, hold together.
+          expect(await B.query().where('code', 'N').orWhere('code', 'nobody').update({ owner: 'bulk' })).to.equal(1);
+        });
+        expect(await d.knex(table).orderBy('code').select('code', 'owner')).to.deep.equal([
+          { code: 'M', owner: 'raw' },
+          { code: 'N', owner: 'bulk' },
+          { code: 'U', owner: 'raw' },
+        ]);
+        // The bulk update bumped N's version: the copy loaded before it conflicts.
+        n.owner = 'late';
+        await rejection(() => n.save(), RecordModifiedError);
+      });
     });
   }
 });
