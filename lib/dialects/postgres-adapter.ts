@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { PostgresClient } from './postgres-client';
+import { escapeQuestionMarksIn, PostgresClient } from './postgres-client';
 import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from './prepared-statements-option';
 import type { UnavailableReason } from '../errors';
 import { postgresVersionTriggers } from './postgres-version-triggers';
@@ -169,6 +169,7 @@ export class PostgresAdapter extends DialectAdapterBase {
 
   override checkKnex(knex: Knex): void {
     this.#named = checkPreparedOption((knex.client as { config?: PreparedStatementsOption }).config?.kcPreparedStatements);
+    escapeQuestionMarksIn(knex.client);
   }
 
   // clock_timestamp(), not now(): now() is the transaction's start, the same
