@@ -32,6 +32,8 @@ export class Database {
   /** @internal Dialect knowledge for the library's own statements. */
   readonly adapter: DialectAdapter;
   readonly #ownsKnex: boolean;
+  /** @internal Whether a model's first statement here is preceded by a check of its table (see `schemaAtFirstUse`). */
+  readonly checksSchema: boolean;
   readonly #checkedConnections = new WeakSet<object>();
   readonly #autocommit: Session;
   #closed = false;
@@ -39,8 +41,9 @@ export class Database {
   readonly monitor = new ConcurrencyMonitor();
 
   /** @internal Use `connect()`. */
-  constructor(knex: Knex, adapter: DialectAdapter, ownsKnex: boolean) {
+  constructor(knex: Knex, adapter: DialectAdapter, ownsKnex: boolean, checksSchema = true) {
     this.knex = knex;
+    this.checksSchema = checksSchema;
     this.adapter = adapter;
     this.dialect = adapter.name;
     this.#ownsKnex = ownsKnex;

@@ -9,6 +9,7 @@
 
 import type { Model } from './model';
 import type { ConflictReport, ConflictReportJSON, ResolveStrategy } from './conflict-report';
+import type { SchemaProblem } from './migrations/schema-problems';
 
 export type Operation = 'update' | 'delete';
 
@@ -521,6 +522,44 @@ export class DatabaseValueError extends KnexConcurrencyError {
     this.pk = details.pk;
     this.column = details.column;
     this.value = details.value;
+  }
+}
+
+/**
+ * A model's table does not fit the model, found by the check a `Database`
+ * runs before a model's first statement on it (its table exists, every
+ * field has a column, the version column is a bigint). Nothing was run on
+ * the table; each problem names the migration code that fixes it. The
+ * check runs again at the next call, so once the migration has run the
+ * model works without reconnecting. Turn the check off with
+ * `connect(url, { schemaCheck: false })`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await Product.get(1);
+ * } catch (err) {
+ *   if (err instanceof SchemaMismatchError) for (const p of err.problems) console.error(p.message);
+ *   throw err;
+ * }
+ * ```
+ */
+export class SchemaMismatchError extends KnexConcurrencyError {
+  /** Model class name. */
+  readonly model: string;
+  readonly table: string;
+  /** What differs, each with the migration code that fixes it (the shape `checkSchema()` resolves). */
+  readonly problems: readonly SchemaProblem[];
+
+  constructor(details: { model: string; table: string; problems: readonly SchemaProblem[] }) {
+    super(
+      `${details.model}: its table does not fit the model, so nothing was run: ${details.problems.map((p) => p.message).join(' ')} ` +
+        `Run the migration that fixes it (bin/migrate make <name> --models <module> writes one), then call again; ` +
+        `connect(url, { schemaCheck: false }) turns this check off.`,
+    );
+    this.model = details.model;
+    this.table = details.table;
+    this.problems = details.problems;
   }
 }
 

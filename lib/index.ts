@@ -64,6 +64,7 @@ export {
   RetryableError,
   ConnectionLostError,
   DatabaseValueError,
+  SchemaMismatchError,
   DatabaseUnavailableError,
   TransactionClosedError,
   DatabaseClosedError,

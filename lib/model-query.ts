@@ -6,6 +6,7 @@ import { runKnex } from './executor';
 import { unstorableString } from './fields/char-field';
 import type { FieldBinding, ModelMeta } from './model-meta';
 import { guardBulkVersion } from './persistence/bulk-version-guard';
+import { schemaAtFirstUse } from './schema-at-first-use';
 import { quote, quoteOne } from './persistence/sql-text';
 import { versionStrategyFor } from './persistence/version-strategy-for';
 import type { Session } from './transactions/session';
@@ -174,6 +175,8 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     const version = meta.version;
     const session = this.#db.session(`${meta.modelName}.query().update()`);
     try {
+      const first = schemaAtFirstUse(this.#db, meta, session);
+      if (first !== undefined) await first;
       const update = this.#matching();
       if (version !== undefined && version.field.incrementsFor(Object.keys(values).map((name) => ({ name })))) {
         const moved = await versionStrategyFor(meta).bulkSet(this.#db, session, meta);
@@ -217,6 +220,8 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     const own = session === undefined ? this.#db.session(`${this.#meta.modelName}.query()`) : undefined;
     const s = session ?? own!;
     try {
+      const first = schemaAtFirstUse(this.#db, this.#meta, s);
+      if (first !== undefined) await first;
       return await runKnex(this.#db, s, write, async (runner) => {
         if (runner !== this.#db.knex) query.transacting(runner as Knex.Transaction);
         return (await query) as R;

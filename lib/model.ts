@@ -18,6 +18,7 @@ import { selectByPk } from './persistence/row-reads';
 import { updateRow } from './persistence/update-row';
 import { versionPolicy } from './persistence/version-policy';
 import { reportConflict } from './report-conflict';
+import { schemaAtFirstUse } from './schema-at-first-use';
 import { compileAdopter, pendingAdoption as pending } from './row-adopter';
 import { currentScope } from './transactions/scope';
 import type { Session } from './transactions/session';
@@ -205,6 +206,8 @@ export class Model {
     const db = databaseOf(this);
     const session = db.session(`${meta.modelName}.get()`);
     try {
+      const first = schemaAtFirstUse(db, meta, session);
+      if (first !== undefined) await first;
       const row = await selectByPk(db, session, meta, key);
       if (row === undefined) throw new DoesNotExist(meta.modelName, key);
       return rememberLoaded(session, internals.adopt(this, meta, [row], false))[0] as T;
@@ -269,6 +272,8 @@ export class Model {
     const written = changed.map((f) => (f.field.mutable ? f.field.snapshot(this.#values[f.name] as never) : this.#values[f.name]));
     const session = db.session(`${meta.modelName}.save()`);
     try {
+      const first = schemaAtFirstUse(db, meta, session);
+      if (first !== undefined) await first;
       const result = await updateRow({ db, session, meta, target: this, pk, changed, values, policy });
       // Recorded before the session ends: the transaction cannot roll back before it knows this instance.
       this.#remember(session);
@@ -305,6 +310,8 @@ export class Model {
     const policy = versionPolicy(meta, currentScope(), this, meta.version === undefined ? undefined : this.#values[meta.version.name]);
     const session = db.session(`${meta.modelName}.delete()`);
     try {
+      const first = schemaAtFirstUse(db, meta, session);
+      if (first !== undefined) await first;
       await deleteRow(db, session, meta, this, this.#values[meta.pk.name], policy);
       this.#remember(session);
       this.#state = DELETED;
@@ -334,6 +341,8 @@ export class Model {
     if (pk === undefined) throw uncertainError(meta, pk, 'refreshed');
     const session = db.session(`${meta.modelName}.refresh()`);
     try {
+      const first = schemaAtFirstUse(db, meta, session);
+      if (first !== undefined) await first;
       const row = await selectByPk(db, session, meta, pk);
       if (row === undefined) throw new DoesNotExist(meta.modelName, pk);
       this.#remember(session);
@@ -371,6 +380,8 @@ export class Model {
     const orig = meta.snapshotMutable(values);
     const session = db.session(`${meta.modelName}.save()`);
     try {
+      const first = schemaAtFirstUse(db, meta, session);
+      if (first !== undefined) await first;
       const pk = await insertRow(db, session, meta, values).catch((err: unknown) => {
         // The row may exist (its key unknown): saving again could insert it twice.
         if (err instanceof ConnectionLostError && err.outcomeUnknown) this.#state = UNCERTAIN;

@@ -38,6 +38,7 @@ const EXPORTS = [
   'RecordDeletedError',
   'RecordModifiedError',
   'RetryableError',
+  'SchemaMismatchError',
   'StatementTimeoutError',
   'TextField',
   'TransactionClosedError',
