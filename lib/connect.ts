@@ -3,6 +3,7 @@ import { Database } from './database';
 import { adapterForConfig, adapterForKnex, configForUrl } from './dialects/adapter-for';
 import type { PreparedStatementsOption } from './dialects/prepared-statements-option';
 import { UsageError } from './errors';
+import { letIdlePoolExit } from './idle-pool';
 import { consoleLogger, DatabaseLogger, knexLog } from './knex-log';
 import { typeAcquireFailures } from './typed-acquire';
 
@@ -83,5 +84,6 @@ export function connect(target: ConnectTarget, options: ConnectOptions = {}): Da
   const logger = options.log ?? (config.debug ? { ...consoleLogger, debug: (m: string) => console.log(m) } : consoleLogger);
   const knex = knexFactory(adapter.prepareConfig({ ...config, log: config.log ?? knexLog(logger) }));
   typeAcquireFailures(knex, adapter);
+  letIdlePoolExit(knex);
   return new Database(knex, adapter, true, options.schemaCheck !== false);
 }
