@@ -136,6 +136,12 @@ export interface DialectAdapter {
    * `float(8,2)` (Knex's `t.float()`), fixed-point `decimal`.
    */
   readonly lossyFloatTypes: ReadonlySet<string>;
+  /**
+   * Column types (as Knex's `columnInfo()` names them) that hold a narrower
+   * range of dates than `dateRange`: a `DateTimeField` there is reported by
+   * the column checks.
+   */
+  readonly narrowDateTypes: ReadonlyMap<string, DateRange>;
 
   /** An INSERT of a row with every column at its default (`quotedTable` already quoted). */
   insertDefaults(quotedTable: string): string;
@@ -214,6 +220,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   readonly dateRange: DateRange | undefined = undefined;
   // SQLite stores every REAL in 8 bytes, whatever the declared type.
   readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set<string>());
+  readonly narrowDateTypes: ReadonlyMap<string, DateRange> = new Map();
 
   // The SQL standard's form, which SQLite and PostgreSQL speak.
   insertDefaults(quotedTable: string): string {

@@ -105,6 +105,18 @@ export class MysqlAdapter extends DialectAdapterBase {
   // by other SQL start at 0 here, below any version the library writes.
   // Knex's t.float() is `float(8, 2)`: 0.125 reads back as 0.12, and 10^6 is refused.
   override readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set(['float', 'decimal', 'numeric']));
+  // TIMESTAMP is 4-byte epoch seconds: the server refuses (strict mode) or
+  // zeroes other dates, and converts values through the session time zone.
+  override readonly narrowDateTypes: ReadonlyMap<string, DateRange> = new Map([
+    [
+      'timestamp',
+      Object.freeze({
+        min: Date.UTC(1970, 0, 1, 0, 0, 1),
+        max: Date.UTC(2038, 0, 19, 3, 14, 7, 999),
+        description: 'a MySQL/MariaDB TIMESTAMP column stores only 1970-01-01T00:00:01.000Z to 2038-01-19T03:14:07.999Z',
+      }),
+    ],
+  ]);
   override readonly dateRange: DateRange = Object.freeze({
     min: Date.UTC(1000, 0, 1),
     max: Date.UTC(9999, 11, 31, 23, 59, 59, 999),

@@ -32,7 +32,7 @@ export async function diffSchema(db: Database, models: readonly ModelClassValue[
       const column = live?.get(f.column);
       if (column === undefined) missing.push(f);
       else {
-        const why = columnProblem(f, column);
+        const why = columnProblem(f, column, db.adapter);
         if (why !== undefined) lossy.push({ field: f, why });
       }
     }
