@@ -126,8 +126,10 @@ export interface DialectAdapter {
    * A SQL expression (in parentheses, fit for a column DEFAULT) for the
    * database clock in microseconds since the epoch, the same scale as
    * `nextClockVersion()`: the first version of a row inserted by other SQL.
-   * `undefined` where such a default would get in the way (the column then
-   * defaults to 0). `addedToExistingTable`: the column is added by ALTER TABLE.
+   * `addedToExistingTable`: the column is added by ALTER TABLE, with a
+   * constant 0 for the rows already there (a volatile default would rewrite
+   * the table), and the expression is set as its default just after.
+   * `undefined` where the database cannot have it (the default stays 0).
    */
   clockVersionDefault(addedToExistingTable: boolean): string | undefined;
   /**

@@ -99,10 +99,6 @@ export class MysqlAdapter extends DialectAdapterBase {
   // refuses, mysql2 reads years below 100 as 19xx/20xx and throws a raw
   // RangeError for negative ones. (A TIMESTAMP column is narrower still:
   // 1970 to 2038; declare date columns with t.datetime() on MySQL.)
-  // No clock default: Knex's renameColumn() on MySQL/MariaDB copies a
-  // column's default back as a quoted string, and an expression default
-  // ('floor(unix_timestamp(...))') then fails the migration. Rows inserted
-  // by other SQL start at 0 here, below any version the library writes.
   // Knex's t.float() is `float(8, 2)`: 0.125 reads back as 0.12, and 10^6 is refused.
   override readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set(['float', 'decimal', 'numeric']));
   // TIMESTAMP is 4-byte epoch seconds: the server refuses (strict mode) or
@@ -122,6 +118,15 @@ export class MysqlAdapter extends DialectAdapterBase {
     max: Date.UTC(9999, 11, 31, 23, 59, 59, 999),
     description: 'MySQL/MariaDB DATETIME stores the range 1000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z',
   });
+
+  // An expression default needs MariaDB 10.2.1 or MySQL 8.0.13. UTC arithmetic,
+  // not unix_timestamp(now(6)): that converts through the session time zone,
+  // ambiguous for an hour at the end of daylight saving time. (Knex's own
+  // renameColumn() would copy it back as a quoted string: MysqlClient renames
+  // with RENAME COLUMN, which keeps it.)
+  override clockVersionDefault(_addedToExistingTable: boolean): string | undefined {
+    return "(timestampdiff(microsecond, '1970-01-01 00:00:00', utc_timestamp(6)))";
+  }
 
   static configFromUrl(url: string): Knex.Config {
     const u = new URL(url);

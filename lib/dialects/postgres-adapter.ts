@@ -173,11 +173,12 @@ export class PostgresAdapter extends DialectAdapterBase {
   }
 
   // clock_timestamp(), not now(): now() is the transaction's start, the same
-  // for every row it inserts. Not when ALTER TABLE adds the column: a volatile
-  // default rewrites the whole table under an exclusive lock, where a
-  // constant one is instant.
-  override clockVersionDefault(addedToExistingTable: boolean): string | undefined {
-    return addedToExistingTable ? undefined : '(floor(extract(epoch from clock_timestamp()) * 1000000)::bigint)';
+  // for every row it inserts. When ALTER TABLE adds the column it is set as
+  // the default after the column was added with a constant 0: a volatile
+  // default in ADD COLUMN rewrites the whole table under an exclusive lock,
+  // SET DEFAULT changes the catalog only.
+  override clockVersionDefault(_addedToExistingTable: boolean): string | undefined {
+    return '(floor(extract(epoch from clock_timestamp()) * 1000000)::bigint)';
   }
 
   // node-postgres parses json and jsonb; as text, the value `"42"` stays a string.

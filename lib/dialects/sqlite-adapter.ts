@@ -55,7 +55,8 @@ export class SqliteAdapter extends DialectAdapterBase {
 
   // julianday('now') has millisecond precision; scaled to microseconds like the
   // others. ALTER TABLE ADD COLUMN refuses a non-constant default on a table
-  // with rows, so a column added later defaults to 0.
+  // with rows, and a default cannot change without rebuilding the table
+  // (which drops its triggers), so a column added later defaults to 0.
   override clockVersionDefault(addedToExistingTable: boolean): string | undefined {
     return addedToExistingTable ? undefined : "(CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER))";
   }
