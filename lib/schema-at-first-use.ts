@@ -1,8 +1,7 @@
-import type { Knex } from 'knex';
 import type { Database } from './database';
 import { inspectColumns } from './dialects/column-inspector';
 import { SchemaMismatchError } from './errors';
-import { runKnex } from './executor';
+import { execute } from './executor';
 import { isVersionField } from './fields/version-field';
 import { schemaProblems } from './migrations/schema-problems';
 import type { ModelMeta } from './model-meta';
@@ -40,7 +39,12 @@ export function schemaAtFirstUse(db: Database, meta: ModelMeta, session: Session
 async function check(db: Database, meta: ModelMeta, session: Session): Promise<void> {
   // A schema-qualified name: the catalog reads name tables in the connection's own schema only.
   if (!meta.table.includes('.')) {
-    const live = await runKnex(db, session, false, (runner) => inspectColumns(runner as Knex, db.dialect, meta.table));
+    // Run as the library's own statements (in turn, in the call's transaction), whose rows
+    // no postProcessResponse hook of the user's reshapes (a camelCase mapper would hide column_name).
+    const live = await inspectColumns(db.knex, db.dialect, meta.table, async (query) => {
+      const { sql, bindings } = query.toSQL();
+      return (await execute(db, session, { sql, bindings, method: 'select' })).rows;
+    });
     const fields = meta.fields.filter((f, i) => meta.fields.findIndex((g) => g.column === f.column) === i);
     const missing = live === undefined ? fields : fields.filter((f) => !live.has(f.column));
     const version = meta.version === undefined ? undefined : live?.get(meta.version.column);

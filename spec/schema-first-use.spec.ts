@@ -97,6 +97,23 @@ forEachDialect('the schema check at a model’s first use', (d) => {
     expect(() => connect(d.url, { schemaCheck: 'no' as never })).to.throw(UsageError, /schemaCheck is true or false/);
   });
 
+  // Only PostgreSQL resolves unqualified names through a search path of several schemas.
+  const other = d.pick({ sqlite: undefined, mysql: undefined, postgres: 'kc_first_use_other' });
+  if (other !== undefined) it('a table found through the search_path (a schema after the current one) passes', async () => {
+    await d.knex.raw(`DROP SCHEMA IF EXISTS "${other}" CASCADE`);
+    await d.knex.raw(`CREATE SCHEMA "${other}"`);
+    const db = connect({ ...configForUrl(d.url), searchPath: ['public', other] });
+    try {
+      await createProductTable(d.knex, `${other}.${table}`);
+      const Product = productModel(db, table, kind);
+      const p = await Product.create({ name: 'elsewhere' });
+      expect((await Product.get(p.id)).name).to.equal('elsewhere');
+    } finally {
+      await db.close();
+      await d.knex.raw(`DROP SCHEMA "${other}" CASCADE`);
+    }
+  });
+
   it('a version column added later by a migration is found at the next call', async () => {
     await recreateTable(d.knex, table, (t) => {
       t.increments('id');
