@@ -69,30 +69,31 @@ describeCluster('galera', 'the Galera cluster of npm run cluster', (cluster) => 
 });
 
 describeCluster('replicas', 'the PostgreSQL primary and replica of npm run cluster', (cluster) => {
-  let primary: Knex;
-  let replica: Knex;
+  let primary: Knex | undefined;
+  let replica: Knex | undefined;
   before(() => {
     primary = open(cluster().primary);
     replica = open(cluster().replicas[0]!);
   });
   after(async () => {
-    await Promise.all([primary.destroy(), replica.destroy()]);
+    await Promise.all([primary?.destroy(), replica?.destroy()]);
   });
 
   it('streams the primary to a replica that is in recovery and refuses writes (SQLSTATE 25006)', async function () {
-    expect((await primary.raw('SELECT pg_is_in_recovery() AS r')).rows[0].r).to.equal(false);
-    expect((await replica.raw('SELECT pg_is_in_recovery() AS r')).rows[0].r).to.equal(true);
-    await primary.schema.dropTableIfExists('cluster_smoke');
-    await primary.schema.createTable('cluster_smoke', (t) => t.integer('id').primary());
-    await primary('cluster_smoke').insert({ id: 1 });
+    const [p, r] = [primary!, replica!];
+    expect((await p.raw('SELECT pg_is_in_recovery() AS r')).rows[0].r).to.equal(false);
+    expect((await r.raw('SELECT pg_is_in_recovery() AS r')).rows[0].r).to.equal(true);
+    await p.schema.dropTableIfExists('cluster_smoke');
+    await p.schema.createTable('cluster_smoke', (t) => t.integer('id').primary());
+    await p('cluster_smoke').insert({ id: 1 });
     let seen: unknown[] = [];
     for (let i = 0; i < 200 && seen.length === 0; i++) {
-      seen = await replica('cluster_smoke').select('id').catch(() => []);
+      seen = await r('cluster_smoke').select('id').catch(() => []);
       if (seen.length === 0) await new Promise((r) => setTimeout(r, 25));
     }
     expect(seen).to.deep.equal([{ id: 1 }]);
-    const refused = await replica('cluster_smoke').insert({ id: 2 }).then(() => undefined, (err: { code?: string }) => err);
+    const refused = await r('cluster_smoke').insert({ id: 2 }).then(() => undefined, (err: { code?: string }) => err);
     expect(refused).to.have.property('code', '25006');
-    await primary.schema.dropTable('cluster_smoke');
+    await p.schema.dropTable('cluster_smoke');
   });
 });
