@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import type { DialectName } from './dialect-adapter';
 import { MigrationLock, NoMigrationLock } from './migration-lock';
-import { MysqlMigrationLock } from './mysql-migration-lock';
-import { PostgresMigrationLock } from './postgres-migration-lock';
-import { SqliteMigrationLock } from './sqlite-migration-lock';
+import { MysqlMigrationLock } from './mysql/mysql-migration-lock';
+import { PostgresMigrationLock } from './postgres/postgres-migration-lock';
+import { SqliteMigrationLock } from './sqlite/sqlite-migration-lock';
 
 /** The file of a SQLite connection (`''` or `:memory:` for a memory database). */
 export function sqliteFilename(knex: Knex): string {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { DedicatedConnection } from './dedicated-connection';
-import type { MigrationLock } from './migration-lock';
+import { DedicatedConnection } from '../dedicated-connection';
+import type { MigrationLock } from '../migration-lock';
 
 interface PgRows<T> {
   rows: T[];

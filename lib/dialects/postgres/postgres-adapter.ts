@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import { PostgresClient } from './postgres-client';
-import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from './prepared-statements-option';
-import type { UnavailableReason } from '../errors';
+import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
+import type { UnavailableReason } from '../../errors';
 import { postgresVersionTriggers } from './postgres-version-triggers';
-import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexClientQuery, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
+import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexClientQuery, MAX_PREPARED_PER_CONNECTION, StatementToRun } from '../dialect-adapter';
 
 // SQLSTATEs that mean "run the transaction again". PostgreSQL aborts the
 // whole transaction on each of them (later statements fail with 25P02), and a

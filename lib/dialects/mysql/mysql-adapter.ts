@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import { UnavailableReason, UsageError } from '../errors';
+import { UnavailableReason, UsageError } from '../../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
-import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
+import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, MAX_PREPARED_PER_CONNECTION, StatementToRun } from '../dialect-adapter';
 import { MysqlClient } from './mysql-client';
-import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from './prepared-statements-option';
+import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
 const FOUND_ROWS = 0x2;
