@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../../errors';
-import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
+import { DialectAdapterBase } from '../dialect-adapter-base';
+import type { DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
 import { sqliteClientClass } from './sqlite-client';
 import { sqliteVersionTriggers } from './sqlite-version-triggers';
 
