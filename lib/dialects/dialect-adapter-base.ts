@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { UnavailableReason } from '../errors';
-import type { DateRange, DialectAdapter, DialectName, DriverQueryObject, ErrorClassification, ExecResult, KnexClientQuery, KnexQueryObject, StatementToRun } from './dialect-adapter';
+import type { DateRange, DialectAdapter, DialectName, ErrorClassification, ExecResult, KnexClientQuery, KnexQueryObject, StatementToRun } from './dialect-adapter';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
 
 /**
@@ -73,7 +73,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   checkConnection(_connection: unknown): void {}
 
   /** Plain `client.query()`: the driver parses the statement every time. */
-  run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject> {
+  run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<KnexQueryObject> {
     return client.query(connection, this.queryObject(stmt));
   }
 
@@ -82,7 +82,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
     return { sql: stmt.sql, bindings: stmt.bindings, method: stmt.method, returning: stmt.returning ? true : undefined, options: {} };
   }
 
-  abstract normalize(obj: DriverQueryObject): ExecResult;
+  abstract normalize(obj: KnexQueryObject): ExecResult;
 
   // Unknown errors pass through untouched: calling something retryable that is
   // not would repeat work blindly, and calling a lost connection a plain error

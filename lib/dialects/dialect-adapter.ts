@@ -4,15 +4,6 @@ import type { RetryReason, UnavailableReason } from '../errors';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 
-/** A query object as Knex's `client.query()` fills it in: the driver's raw response plus context. */
-export interface DriverQueryObject {
-  sql: string;
-  bindings: readonly unknown[];
-  method: string;
-  response?: unknown;
-  context?: unknown;
-}
-
 /**
  * A statement as persistence builds it and the executor hands it to an
  * adapter: SQL with `?` placeholders and its bindings. Adapters may keep it
@@ -28,20 +19,31 @@ export interface StatementToRun {
   readonly returning?: boolean;
 }
 
-/** The object Knex's `client.query()` takes and fills in. */
+/**
+ * The object Knex's `client.query()` takes, hands to its dialect client's
+ * `_query()`, fills in with the driver's raw answer and resolves to. The one
+ * shape the adapters build, the library's Knex client subclasses read and
+ * `normalize()` takes apart.
+ */
 export interface KnexQueryObject {
   sql: string;
   bindings: readonly unknown[];
+  /** Knex's method name, which picks the driver call (`run` vs `all` on SQLite). */
   method: string;
-  returning: true | undefined;
-  options: Record<string, unknown>;
+  returning?: true | undefined;
+  /** Passed to the driver as they are (node-postgres: `{ name }` for a named prepared statement). */
+  options?: Record<string, unknown>;
   /** Read by the library's own Knex client subclasses: run on a statement kept per connection. */
   prepare?: true;
+  /** The driver's raw answer, filled in by `_query()`. */
+  response?: unknown;
+  /** The driver's statement context (SQLite's `changes` and `lastID`), filled in by `_query()`. */
+  context?: unknown;
 }
 
 /** The part of a Knex client (or transaction client) that runs a query on a lent connection. */
 export interface KnexClientQuery {
-  query(connection: object, obj: KnexQueryObject): Promise<DriverQueryObject>;
+  query(connection: object, obj: KnexQueryObject): Promise<KnexQueryObject>;
 }
 
 /** What persistence sees of any write or read, whatever the driver returned. */
@@ -159,9 +161,9 @@ export interface DialectAdapter {
    * transaction checks and error messages all apply. Adapters use it to
    * keep the library's statements prepared on each connection.
    */
-  run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject>;
+  run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<KnexQueryObject>;
   /** Driver response -> `{ rowCount, rows, insertId }`. */
-  normalize(obj: DriverQueryObject): ExecResult;
+  normalize(obj: KnexQueryObject): ExecResult;
   /** Driver error -> what it means, or `undefined` for an error to pass through unchanged. */
   classifyError(err: unknown): ErrorClassification | undefined;
   /** The column a driver error says does not exist, or `undefined` for any other error. */

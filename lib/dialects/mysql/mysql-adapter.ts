@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { UnavailableReason, UsageError } from '../../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
 import { DialectAdapterBase, MAX_PREPARED_PER_CONNECTION } from '../dialect-adapter-base';
-import type { DateRange, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
+import type { DateRange, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
 import { MysqlClient } from './mysql-client';
 import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
 
@@ -193,7 +193,7 @@ export class MysqlAdapter extends DialectAdapterBase {
     return obj;
   }
 
-  normalize(obj: DriverQueryObject): ExecResult {
+  normalize(obj: KnexQueryObject): ExecResult {
     const [rows] = obj.response as [unknown, unknown];
     if (Array.isArray(rows)) return DialectAdapterBase.result(rows.length, rows as Record<string, unknown>[]);
     const header = rows as ResultHeader;

@@ -4,7 +4,7 @@ import { checkPreparedOption, preparedOption, type PreparedStatementsOption } fr
 import type { UnavailableReason } from '../../errors';
 import { postgresVersionTriggers } from './postgres-version-triggers';
 import { DialectAdapterBase, MAX_PREPARED_PER_CONNECTION } from '../dialect-adapter-base';
-import type { DateRange, DriverQueryObject, ErrorClassification, ExecResult, KnexClientQuery, StatementToRun } from '../dialect-adapter';
+import type { DateRange, ErrorClassification, ExecResult, KnexClientQuery, KnexQueryObject, StatementToRun } from '../dialect-adapter';
 
 // SQLSTATEs that mean "run the transaction again". PostgreSQL aborts the
 // whole transaction on each of them (later statements fail with 25P02), and a
@@ -190,7 +190,7 @@ export class PostgresAdapter extends DialectAdapterBase {
    * client passes `options` on to node-postgres, which parses a name once
    * per connection, so the server skips parsing and planning afterwards.
    */
-  override async run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject> {
+  override async run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<KnexQueryObject> {
     if (!this.#named) return super.run(client, connection, stmt);
     try {
       return await this.#runNamed(client, connection, stmt);
@@ -220,7 +220,7 @@ export class PostgresAdapter extends DialectAdapterBase {
     }
   }
 
-  async #runNamed(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject> {
+  async #runNamed(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<KnexQueryObject> {
     const name = statementName(stmt.sql);
     if (!mayName(connection, name)) return super.run(client, connection, stmt);
     const obj = this.queryObject(stmt);
@@ -234,7 +234,7 @@ export class PostgresAdapter extends DialectAdapterBase {
     }
   }
 
-  normalize(obj: DriverQueryObject): ExecResult {
+  normalize(obj: KnexQueryObject): ExecResult {
     const r = obj.response as PgResult;
     return DialectAdapterBase.result(r.rowCount ?? 0, r.rows);
   }

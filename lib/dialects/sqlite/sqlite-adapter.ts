@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../../errors';
 import { DialectAdapterBase } from '../dialect-adapter-base';
-import type { DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
+import type { ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
 import { sqliteClientClass } from './sqlite-client';
 import { sqliteVersionTriggers } from './sqlite-version-triggers';
 
@@ -87,7 +87,7 @@ export class SqliteAdapter extends DialectAdapterBase {
     return obj;
   }
 
-  normalize(obj: DriverQueryObject): ExecResult {
+  normalize(obj: KnexQueryObject): ExecResult {
     const ctx = (obj.context ?? {}) as RunContext;
     if (Array.isArray(obj.response)) {
       const rows = obj.response as Record<string, unknown>[];
