@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { UnavailableReason } from '../errors';
 import type { DateRange, DialectAdapter, DialectName, ErrorClassification, ExecResult, KnexClientQuery, KnexQueryObject, StatementToRun } from './dialect-adapter';
+import type { MigrationLock } from './migration-lock';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
 
 /**
@@ -93,6 +94,17 @@ export abstract class DialectAdapterBase implements DialectAdapter {
 
   missingColumn(_err: unknown): string | undefined {
     return undefined;
+  }
+
+  // No default: a lock that excludes nothing would let two runners apply the
+  // same migration on any database another process can reach, so each
+  // adapter says how its database is locked.
+  abstract migrationLock(knex: Knex, name: string): MigrationLock;
+
+  // A server database exists once it is reachable; only an embedded one is a
+  // file that opening would create.
+  databaseExists(_knex: Knex): boolean {
+    return true;
   }
 
   /** The first capture of `pattern` in a driver error's message, without a table qualifier. */

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { MigrationLock } from './migration-lock';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
 import type { RetryReason, UnavailableReason } from '../errors';
 
@@ -168,4 +169,16 @@ export interface DialectAdapter {
   classifyError(err: unknown): ErrorClassification | undefined;
   /** The column a driver error says does not exist, or `undefined` for any other error. */
   missingColumn(err: unknown): string | undefined;
+  /**
+   * The session-scoped lock that serialises migration runs on `knex`'s
+   * database (see `MigrationLock`). `name` tells apart independent migration
+   * histories (it is the migrations table) where the database can keep
+   * several locks.
+   */
+  migrationLock(knex: Knex, name: string): MigrationLock;
+  /**
+   * Whether `knex`'s database exists, found out without creating it, so that
+   * a command that only reads (`migrate status`) does not create one.
+   */
+  databaseExists(knex: Knex): boolean;
 }

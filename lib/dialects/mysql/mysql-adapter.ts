@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import type { MigrationLock } from '../migration-lock';
+import { MysqlMigrationLock } from './mysql-migration-lock';
 import { UnavailableReason, UsageError } from '../../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
 import { DialectAdapterBase, MAX_PREPARED_PER_CONNECTION } from '../dialect-adapter-base';
@@ -203,6 +205,10 @@ export class MysqlAdapter extends DialectAdapterBase {
   // 1054 ER_BAD_FIELD_ERROR: `Unknown column 't.version' in 'where clause'`.
   override missingColumn(err: unknown): string | undefined {
     return (err as { errno?: unknown } | null)?.errno === 1054 ? DialectAdapterBase.columnIn(err, /Unknown column '([^']+)'/) : undefined;
+  }
+
+  migrationLock(knex: Knex, name: string): MigrationLock {
+    return new MysqlMigrationLock(knex, name);
   }
 
   override classifyError(err: unknown): ErrorClassification | undefined {

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import type { MigrationLock } from '../migration-lock';
+import { PostgresMigrationLock } from './postgres-migration-lock';
 import { PostgresClient } from './postgres-client';
 import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
 import type { UnavailableReason } from '../../errors';
@@ -242,6 +244,10 @@ export class PostgresAdapter extends DialectAdapterBase {
   // 42703 undefined_column: `column "version" does not exist` (of relation "t", for an INSERT).
   override missingColumn(err: unknown): string | undefined {
     return (err as { code?: unknown } | null)?.code === '42703' ? DialectAdapterBase.columnIn(err, /column "([^"]+)"/) : undefined;
+  }
+
+  migrationLock(knex: Knex, name: string): MigrationLock {
+    return new PostgresMigrationLock(knex, name);
   }
 
   override classifyError(err: unknown): ErrorClassification | undefined {
