@@ -3,7 +3,7 @@ import type { Database } from '../database';
 import { KnexConcurrencyError } from '../errors';
 import { checkFieldColumns } from '../migrations/check-field-columns';
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, type TriggersCommandIo } from './triggers-command';
-import { loadModels } from './triggers-model-loader';
+import { loadModels } from './load-models';
 
 const USAGE = `Usage: migrate columns check --models <module> [--url <url>]
 
@@ -12,7 +12,7 @@ whose column would change its values (a FloatField on a real or float(8,2)
 column: use t.double()) or whose column is missing.
 
 Options:
-  --models <module>   a .ts/.js/.cjs/.mjs module exporting model classes (relative to the current directory)
+  --models <module>   a .ts/.mts/.cts/.js/.mjs/.cjs module exporting model classes (relative to the current directory)
   --url <url>         the database (default: $DATABASE_URL)
   --help              this text
 `;

@@ -12,7 +12,7 @@ import { HELP_TEXT } from './help-text';
 import { MigrateCommand, parseMigrateArgs } from './parse-migrate-args';
 import { runColumnsCommand } from './columns-command';
 import { runTriggersCommand } from './triggers-command';
-import { loadModels } from './triggers-model-loader';
+import { loadModels } from './load-models';
 import { checkSchema } from '../migrations/check-schema';
 import { makeModelMigration } from '../migrations/make-model-migration';
 import { redactUrl } from '../redact-url';

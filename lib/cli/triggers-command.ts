@@ -4,7 +4,7 @@ import { KnexConcurrencyError, UsageError } from '../errors';
 import { checkVersionTriggers, TriggerTargetOf, triggerTargetsOf, VersionTriggerProblem } from '../migrations/check-version-triggers';
 import { versionTriggerName } from '../dialects/version-trigger-name';
 import { createVersionTrigger, dropVersionTrigger, listVersionTriggers } from '../migrations/version-triggers';
-import { loadModels } from './triggers-model-loader';
+import { loadModels } from './load-models';
 
 /** Where the command writes, and what it reads from its environment (small, so a spec can substitute it). */
 export interface TriggersCommandIo {
@@ -29,7 +29,7 @@ Commands:
            (without --models/--table: check the installed triggers for orphans)
 
 Options:
-  --models <module>   a .ts/.js/.cjs/.mjs module exporting model classes (relative to the current directory)
+  --models <module>   a .ts/.mts/.cts/.js/.mjs/.cjs module exporting model classes (relative to the current directory)
   --table <table>     one table instead of --models ...
   --column <column>   ... and its version column (default: version)
   --url <url>         the database (default: $DATABASE_URL)
