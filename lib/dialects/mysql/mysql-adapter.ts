@@ -208,7 +208,7 @@ export class MysqlAdapter extends DialectAdapterBase {
   }
 
   migrationLock(knex: Knex, name: string): MigrationLock {
-    return new MysqlMigrationLock(knex, name);
+    return new MysqlMigrationLock(knex, name, this);
   }
 
   override classifyError(err: unknown): ErrorClassification | undefined {

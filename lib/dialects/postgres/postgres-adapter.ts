@@ -247,7 +247,7 @@ export class PostgresAdapter extends DialectAdapterBase {
   }
 
   migrationLock(knex: Knex, name: string): MigrationLock {
-    return new PostgresMigrationLock(knex, name);
+    return new PostgresMigrationLock(knex, name, this);
   }
 
   override classifyError(err: unknown): ErrorClassification | undefined {
