@@ -9,6 +9,8 @@
  * (`postgres`, `mysql`); otherwise as the current user.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownDir, postgresBin, runAs, which } from '../cluster/server-binaries';
+import { gone, processTree, signal } from '../cluster/process-tree';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -42,43 +44,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-function postgresBin(): string | undefined {
-  const root = '/usr/lib/postgresql';
-  if (!fs.existsSync(root)) return undefined;
-  const versions = fs.readdirSync(root).sort((a, b) => Number(b) - Number(a));
-  for (const v of versions) if (fs.existsSync(path.join(root, v, 'bin', 'postgres'))) return path.join(root, v, 'bin');
-  return undefined;
-}
-
-function which(names: readonly string[]): string | undefined {
-  for (const name of names) {
-    for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin']) {
-      const p = path.join(dir, name);
-      if (fs.existsSync(p)) return p;
-    }
-  }
-  return undefined;
-}
-
 /** Why a private server of `dialect` cannot run here, or `undefined` when it can. */
 export function privateServerUnavailable(dialect: ServerDialect): string | undefined {
   if (dialect === 'postgres') return postgresBin() === undefined ? 'no PostgreSQL server binaries under /usr/lib/postgresql/*/bin' : undefined;
   if (which(['mariadbd', 'mysqld']) === undefined) return 'no mariadbd or mysqld binary';
   if (which(['mariadb-install-db', 'mysql_install_db']) === undefined) return 'no mariadb-install-db binary';
   return undefined;
-}
-
-/** The uid and gid to run a server as: its system user when we are root. */
-function runAs(user: string): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
-  return { uid, gid };
-}
-
-function chownTree(dir: string, owner: { uid: number; gid: number } | undefined): void {
-  if (owner === undefined) return;
-  fs.chownSync(dir, owner.uid, owner.gid);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -225,47 +196,6 @@ export abstract class PrivateServer {
 
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Already gone.
-  }
-}
-
-/** `root` and every process descended from it, from /proc. */
-function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // pid (comm) state ppid ...: comm may hold spaces and parentheses.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(entry));
-    } catch {
-      // Exited while we looked.
-    }
-  }
-  const out = [root];
-  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
-  return out;
-}
-
-/** Resolves once none of `pids` is alive (zombies of other parents count as gone). */
-async function gone(pids: readonly number[]): Promise<void> {
-  const alive = (pid: number): boolean => {
-    try {
-      const state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return state.slice(state.lastIndexOf(')') + 2, state.lastIndexOf(')') + 3) !== 'Z';
-    } catch {
-      return false;
-    }
-  };
-  const until = Date.now() + 10_000;
-  while (pids.some(alive) && Date.now() < until) await sleep(10);
-}
-
 class PostgresServer extends PrivateServer {
   readonly dialect = 'postgres' as const;
 
@@ -279,7 +209,7 @@ class PostgresServer extends PrivateServer {
 
   protected initDataDirectory(): void {
     const owner = this.owner('postgres');
-    chownTree(this.dir, owner);
+    chownDir(this.dir, owner);
     const data = path.join(this.dir, 'data');
     if (fs.existsSync(data)) return;
     execFileSync(path.join(postgresBin()!, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'root', '-E', 'UTF8', '--no-sync', '--no-instructions'], {
@@ -347,7 +277,7 @@ class MariadbServer extends PrivateServer {
 
   protected initDataDirectory(): void {
     const owner = this.owner('mysql');
-    chownTree(this.dir, owner);
+    chownDir(this.dir, owner);
     const data = path.join(this.dir, 'data');
     if (fs.existsSync(data)) return;
     const args = ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db'];

@@ -1,3 +1,4 @@
+import { skippedClusters } from './clusters';
 import { missing, REQUIRE_ALL, selectedDialects, skipped } from './dialects';
 
 /**
@@ -6,6 +7,10 @@ import { missing, REQUIRE_ALL, selectedDialects, skipped } from './dialects';
  */
 export const mochaHooks = {
   afterAll(): void {
+    if (skippedClusters.size > 0) {
+      console.warn(`\n  !!! SKIPPED CLUSTER SPECS: ${[...skippedClusters].map(([n, why]) => `${n} (${why})`).join('; ')}`);
+      console.warn('  !!! Start them with `npm run cluster -- up galera` and `up replicas`; REQUIRE_CLUSTERS=1 makes this a failure.');
+    }
     const ran = selectedDialects().filter((d) => !skipped.has(d) && !missing.has(d));
     if (missing.size > 0) {
       console.error(`\n  !!! REQUIRED DIALECTS DID NOT ANSWER (their specs failed): ${[...missing].map(([n, why]) => `${n} (${why})`).join(', ')}`);

@@ -16,8 +16,8 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-export async function ensurePostgresDatabase(database: string, timeoutMs: number): Promise<string> {
-  const admin = knexFactory({ client: 'pg', connection: { connectionString: PG_ADMIN_URL, connectionTimeoutMillis: timeoutMs }, pool: { min: 0, max: 1 } });
+export async function ensurePostgresDatabase(database: string, timeoutMs: number, adminUrl = PG_ADMIN_URL): Promise<string> {
+  const admin = knexFactory({ client: 'pg', connection: { connectionString: adminUrl, connectionTimeoutMillis: timeoutMs }, pool: { min: 0, max: 1 } });
   try {
     const found = await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [database]);
     if (found.rows.length === 0) {
@@ -28,11 +28,11 @@ export async function ensurePostgresDatabase(database: string, timeoutMs: number
   } finally {
     await admin.destroy();
   }
-  return withDatabase(PG_ADMIN_URL, database);
+  return withDatabase(adminUrl, database);
 }
 
-export async function ensureMysqlDatabase(database: string, timeoutMs: number): Promise<string> {
-  const u = new URL(MYSQL_ADMIN_URL);
+export async function ensureMysqlDatabase(database: string, timeoutMs: number, adminUrl = MYSQL_ADMIN_URL): Promise<string> {
+  const u = new URL(adminUrl);
   const admin = knexFactory({
     client: 'mysql2',
     connection: { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password), connectTimeout: timeoutMs },
@@ -44,5 +44,5 @@ export async function ensureMysqlDatabase(database: string, timeoutMs: number): 
   } finally {
     await admin.destroy();
   }
-  return withDatabase(MYSQL_ADMIN_URL, database);
+  return withDatabase(adminUrl, database);
 }
