@@ -9,6 +9,7 @@ import { positions } from './sql-text';
 import { updateSql } from './update-statement';
 import type { VersionPolicy } from './version-policy';
 import { versionStrategyFor } from './version-strategy-for';
+import { joinUpdate } from './join-update';
 import { valuesUpdate } from './values-update';
 
 /** One row of a batch: what `save()` would write for one instance, taken when the batch started. */
@@ -135,7 +136,8 @@ async function classify(db: Database, session: Session, meta: ModelMeta, row: Ba
 async function writeKnown(db: Database, session: Session, meta: ModelMeta, known: readonly KnownRow[]): Promise<boolean[]> {
   const matched: boolean[] = new Array(known.length).fill(false);
   if (known.length === 0) return matched;
-  if (db.adapter.name === 'postgres') {
+  const writer = db.adapter.name === 'postgres' ? valuesUpdate : db.adapter.name === 'mysql' ? joinUpdate : undefined;
+  if (writer !== undefined) {
     // Grouped by shape (the set of changed fields): one statement text per shape and chunk size.
     const byShape = new Map<string, number[]>();
     known.forEach((k, i) => {
@@ -146,7 +148,7 @@ async function writeKnown(db: Database, session: Session, meta: ModelMeta, known
     });
     for (const group of byShape.values()) {
       const changed = known[group[0]!]!.row.changed;
-      const hits = await valuesUpdate(db, session, meta, changed, group.map((i) => ({ pk: known[i]!.row.pk, held: known[i]!.row.policy.held!, next: known[i]!.next, values: known[i]!.row.values })));
+      const hits = await writer(db, session, meta, changed, group.map((i) => ({ pk: known[i]!.row.pk, held: known[i]!.row.policy.held!, next: known[i]!.next, values: known[i]!.row.values })));
       group.forEach((i, j) => (matched[i] = hits[j]!));
     }
     return matched;
