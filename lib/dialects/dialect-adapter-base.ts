@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { UnavailableReason } from '../errors';
 import type { DateRange, DialectAdapter, DialectName, ErrorClassification, ExecResult, KnexClientQuery, KnexQueryObject, StatementToRun } from './dialect-adapter';
 import type { MigrationLock } from './migration-lock';
+import type { BatchUpdateDialect } from './batch-update-dialect';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
 
 /**
@@ -46,6 +47,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   // A database that does not know FOR UPDATE fails loudly rather than racing.
   readonly lockRowSuffix: string = ' FOR UPDATE';
   readonly versionTriggers: VersionTriggerDialect | undefined = undefined;
+  readonly batchUpdate: BatchUpdateDialect | undefined = undefined;
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined = undefined;
   readonly dateRange: DateRange | undefined = undefined;
   // SQLite stores every REAL in 8 bytes, whatever the declared type.

@@ -9,8 +9,7 @@ import { positions } from './sql-text';
 import { updateSql } from './update-statement';
 import type { VersionPolicy } from './version-policy';
 import { versionStrategyFor } from './version-strategy-for';
-import { joinUpdate } from './join-update';
-import { valuesUpdate } from './values-update';
+import { statementBatch } from './statement-batch';
 
 /** One row of a batch: what `save()` would write for one instance, taken when the batch started. */
 export interface BatchRow {
@@ -50,10 +49,11 @@ class Refused {
  * version, inside one transaction: a new one, or, inside the caller's, a
  * savepoint when `atomic` (else the caller's transaction itself). Rows whose
  * next version is known before the write (a counter or a clock) go in as
- * few statements as the database allows: one `UPDATE ... FROM (VALUES ...)
- * RETURNING` per shape and chunk where it has one, else one prepared
- * statement per row on the transaction's connection. Other rows (a trigger's
- * version, an unchecked write) go through the kind's own `update()`.
+ * few statements as the database allows (`DialectAdapter.batchUpdate`: one
+ * UPDATE per shape and chunk, after a locking read where there is no
+ * RETURNING), else one prepared statement per row on the transaction's
+ * connection. Other rows (a trigger's version, an unchecked write) go
+ * through the kind's own `update()`.
  *
  * Every refused row is classified (changed or deleted) by a read in the same
  * transaction. With `atomic`, one refused row rolls the whole batch back and
@@ -136,8 +136,8 @@ async function classify(db: Database, session: Session, meta: ModelMeta, row: Ba
 async function writeKnown(db: Database, session: Session, meta: ModelMeta, known: readonly KnownRow[]): Promise<boolean[]> {
   const matched: boolean[] = new Array(known.length).fill(false);
   if (known.length === 0) return matched;
-  const writer = db.adapter.name === 'postgres' ? valuesUpdate : db.adapter.name === 'mysql' ? joinUpdate : undefined;
-  if (writer !== undefined) {
+  const dialect = db.adapter.batchUpdate;
+  if (dialect !== undefined) {
     // Grouped by shape (the set of changed fields): one statement text per shape and chunk size.
     const byShape = new Map<string, number[]>();
     known.forEach((k, i) => {
@@ -148,7 +148,7 @@ async function writeKnown(db: Database, session: Session, meta: ModelMeta, known
     });
     for (const group of byShape.values()) {
       const changed = known[group[0]!]!.row.changed;
-      const hits = await writer(db, session, meta, changed, group.map((i) => ({ pk: known[i]!.row.pk, held: known[i]!.row.policy.held!, next: known[i]!.next, values: known[i]!.row.values })));
+      const hits = await statementBatch(db, session, meta, dialect, changed, group.map((i) => ({ pk: known[i]!.row.pk, held: known[i]!.row.policy.held!, next: known[i]!.next, values: known[i]!.row.values })));
       group.forEach((i, j) => (matched[i] = hits[j]!));
     }
     return matched;

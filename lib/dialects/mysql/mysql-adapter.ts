@@ -1,3 +1,4 @@
+import { mysqlBatchUpdate } from './mysql-batch-update';
 import type { Knex } from 'knex';
 import type { MigrationLock } from '../migration-lock';
 import { MysqlMigrationLock } from './mysql-migration-lock';
@@ -97,6 +98,7 @@ export class MysqlAdapter extends DialectAdapterBase {
   // compare-and-swap fail; a locking read sees the latest committed row.
   override readonly latestRowReadSuffix = ' LOCK IN SHARE MODE';
   override readonly versionTriggers = mysqlVersionTriggers;
+  override readonly batchUpdate = mysqlBatchUpdate;
   override readonly arrayRowsOption = Object.freeze({ rowsAsArray: true });
   // DATETIME's documented range. Outside it the server stores 0000-00-00 or
   // refuses, mysql2 reads years below 100 as 19xx/20xx and throws a raw
