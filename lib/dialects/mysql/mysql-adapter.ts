@@ -6,7 +6,8 @@ import { UnavailableReason, UsageError } from '../../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
 import { DialectAdapterBase, MAX_PREPARED_PER_CONNECTION } from '../dialect-adapter-base';
 import type { DateRange, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
-import { MysqlClient } from './mysql-client';
+import { executePrepared, MysqlClient } from './mysql-client';
+import type { DriverCall } from '../knex-query';
 import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
@@ -191,6 +192,8 @@ export class MysqlAdapter extends DialectAdapterBase {
   // Writes only: what they answer (matched rows, the new key) is the same in
   // either protocol. Reads stay on the text protocol, whose values the fields
   // are written for; in binary a FLOAT column, for one, reads back as float32.
+  protected override readonly preparedCall: DriverCall = executePrepared;
+
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {
     const obj = super.queryObject(stmt);
     if (stmt.method !== 'select' && this.#prepared) obj.prepare = true;
