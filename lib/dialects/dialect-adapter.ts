@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { MigrationLock } from './migration-lock';
+import type { BatchUpdateDialect } from './batch-update-dialect';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
 import type { RetryReason, UnavailableReason } from '../errors';
 
@@ -112,6 +113,13 @@ export interface DialectAdapter {
   readonly lockRowSuffix: string;
   /** How this database keeps a `TriggerVersionField`; `undefined` when it cannot. */
   readonly versionTriggers: VersionTriggerDialect | undefined;
+  /**
+   * How `saveAll()` writes many compare-and-swap updates of one shape in one
+   * statement, or `undefined` to write them row by row, each a prepared
+   * statement, inside one transaction (SQLite: in-process, so a statement
+   * costs no round trip).
+   */
+  readonly batchUpdate: BatchUpdateDialect | undefined;
   /**
    * Driver options (passed through Knex's `.options()`) that make a SELECT
    * return each row as an array of values in column order, or `undefined`

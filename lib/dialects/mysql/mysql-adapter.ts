@@ -1,3 +1,4 @@
+import { mysqlBatchUpdate } from './mysql-batch-update';
 import type { Knex } from 'knex';
 import type { MigrationLock } from '../migration-lock';
 import { MysqlMigrationLock } from './mysql-migration-lock';
@@ -5,7 +6,8 @@ import { UnavailableReason, UsageError } from '../../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
 import { DialectAdapterBase, MAX_PREPARED_PER_CONNECTION } from '../dialect-adapter-base';
 import type { DateRange, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
-import { MysqlClient } from './mysql-client';
+import { executePrepared, MysqlClient } from './mysql-client';
+import type { DriverCall } from '../knex-query';
 import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
@@ -97,6 +99,7 @@ export class MysqlAdapter extends DialectAdapterBase {
   // compare-and-swap fail; a locking read sees the latest committed row.
   override readonly latestRowReadSuffix = ' LOCK IN SHARE MODE';
   override readonly versionTriggers = mysqlVersionTriggers;
+  override readonly batchUpdate = mysqlBatchUpdate;
   override readonly arrayRowsOption = Object.freeze({ rowsAsArray: true });
   // DATETIME's documented range. Outside it the server stores 0000-00-00 or
   // refuses, mysql2 reads years below 100 as 19xx/20xx and throws a raw
@@ -206,6 +209,8 @@ export class MysqlAdapter extends DialectAdapterBase {
   // Writes only: what they answer (matched rows, the new key) is the same in
   // either protocol. Reads stay on the text protocol, whose values the fields
   // are written for; in binary a FLOAT column, for one, reads back as float32.
+  protected override readonly preparedCall: DriverCall = executePrepared;
+
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {
     const obj = super.queryObject(stmt);
     if (stmt.method !== 'select' && this.#prepared) obj.prepare = true;

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { markLibraryClient } from '../library-client';
 import type { KnexQueryObject } from '../dialect-adapter';
 import { renameColumnInPlace } from './mysql-rename-column';
 
@@ -32,13 +33,19 @@ export class MysqlClient extends KnexMysql2Client {
 
   _query(connection: Mysql2Connection, obj: KnexQueryObject): Promise<KnexQueryObject> {
     if (obj.prepare !== true || !obj.sql) return knexMysql2._query.call(this, connection, obj);
-    return new Promise((resolve, reject) => {
-      connection.execute(obj.sql, obj.bindings, (err, result, fields) => {
-        if (err) return reject(err);
-        // The shape Knex's own _query leaves for processResponse and the adapter.
-        obj.response = [result, fields];
-        resolve(obj);
-      });
-    });
+    return executePrepared(connection, obj).then(() => obj);
   }
+}
+markLibraryClient(MysqlClient);
+
+/** Runs `obj` with mysql2's `execute()` (prepared, kept per connection), leaving the answer where Knex's _query leaves it. */
+export function executePrepared(connection: object, obj: KnexQueryObject): Promise<void> {
+  return new Promise((resolve, reject) => {
+    (connection as Mysql2Connection).execute(obj.sql, obj.bindings, (err, result, fields) => {
+      if (err) return reject(err);
+      // The shape Knex's own _query leaves for processResponse and the adapter.
+      obj.response = [result, fields];
+      resolve();
+    });
+  });
 }

@@ -4,7 +4,10 @@ import { UsageError } from '../../errors';
 import { DialectAdapterBase } from '../dialect-adapter-base';
 import type { ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
 import { type MigrationLock, NoMigrationLock } from '../migration-lock';
-import { sqliteClientClass } from './sqlite-client';
+import { finalizeOnDestroy, runPrepared, sqliteClientClass } from './sqlite-client';
+import type { SqliteConnection } from './sqlite-statement-cache';
+import type { DriverCall } from '../knex-query';
+import { isLibraryClient } from '../library-client';
 import { SqliteMigrationLock } from './sqlite-migration-lock';
 import { sqliteVersionTriggers } from './sqlite-version-triggers';
 
@@ -91,6 +94,14 @@ export class SqliteAdapter extends DialectAdapterBase {
   // The flag is read by the client class prepareConfig installs, which keeps
   // a compiled statement per connection; with a Knex instance built
   // elsewhere, Knex's own client ignores it and prepares every time.
+  protected override readonly preparedCall: DriverCall = (connection, obj) => runPrepared(connection as SqliteConnection, obj);
+
+  // A Knex instance the caller built keeps Knex's client class, which would
+  // close a connection without finalizing the statements kept on it.
+  override checkKnex(knex: Knex): void {
+    if (!isLibraryClient(knex.client)) finalizeOnDestroy((knex.client as { pool?: Parameters<typeof finalizeOnDestroy>[0] }).pool);
+  }
+
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {
     const obj = super.queryObject(stmt);
     obj.prepare = true;
