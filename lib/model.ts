@@ -218,9 +218,9 @@ export class Model {
   /**
    * Saves many changed instances of this model together, each a
    * compare-and-swap against the version it holds, in as few round trips as
-   * the database allows (PostgreSQL: one `UPDATE ... FROM (VALUES ...)`
-   * statement per batch; SQLite, MySQL: one prepared statement per row, in
-   * one transaction). Unchanged instances are skipped. Every refused row is
+   * the database allows (PostgreSQL, SQLite: one `UPDATE ... FROM (VALUES
+   * ...)` per batch; MySQL: a locking read and one `UPDATE ... JOIN`), in one
+   * transaction. Unchanged instances are skipped. Every refused row is
    * reported at once in a `BatchConflictError` listing each conflict. With
    * `atomic: true` (the default) one refused row means nothing is written
    * and every instance stays exactly as it was; with `atomic: false` the

@@ -14,8 +14,8 @@ export interface BatchTable {
  * changed values; a chunk is padded with rows of NULLs, which match nothing.
  *
  * - `'returning'`: the statement checks every row against its own version
- *   and returns the row numbers it matched (column `i`), which tell the rows
- *   someone else changed or deleted;
+ *   and returns the keys of the rows it matched (column `k`), which tell the
+ *   rows someone else changed or deleted (a batch holds each key once);
  * - `'locked'`: there is no RETURNING; the rows are first locked by a
  *   locking read of their versions (see `DialectAdapter.lockRowSuffix`),
  *   then the statement writes those that hold theirs, still checking them,

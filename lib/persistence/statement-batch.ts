@@ -47,16 +47,28 @@ export async function statementBatch(
   return matched;
 }
 
-/** One statement that returns the row numbers it matched. */
+/** One statement that returns the keys of the rows it matched. */
 async function returning(db: Database, session: Session, meta: ModelMeta, dialect: BatchUpdateDialect, changed: readonly FieldBinding[], part: readonly BatchedRow[]): Promise<boolean[]> {
-  const size = powerOfTwo(part.length);
-  const { rows } = await execute(db, session, { sql: updateText(db, meta, dialect, changed, size), bindings: bindingsOf(meta, changed, part, size), method: 'update', returning: true });
-  const hits: boolean[] = new Array(part.length).fill(false);
-  for (const row of rows) {
-    const i = Number(row.i);
-    if (i >= 0 && i < part.length) hits[i] = true;
-  }
-  return hits;
+  const writes = firstCopies(meta, part);
+  const size = powerOfTwo(writes.length);
+  const { rows } = await execute(db, session, { sql: updateText(db, meta, dialect, changed, size), bindings: bindingsOf(meta, changed, writes, size), method: 'update', returning: true });
+  const written = new Set(rows.map((r) => String(r.k)));
+  return part.map((r) => writes.includes(r) && written.has(keyOf(meta, r)));
+}
+
+/** The rows of `part` whose key no earlier row has: a second copy of one row is written by neither statement, since the first one's write moves the version it holds. */
+function firstCopies(meta: ModelMeta, part: readonly BatchedRow[]): BatchedRow[] {
+  const seen = new Set<string>();
+  return part.filter((r) => {
+    const key = keyOf(meta, r);
+    const first = !seen.has(key);
+    seen.add(key);
+    return first;
+  });
+}
+
+function keyOf(meta: ModelMeta, r: BatchedRow): string {
+  return String(meta.pk.field.toDb(r.pk as never));
 }
 
 /** A locking read of the rows' versions, then one statement writing those that hold theirs. */
@@ -72,14 +84,7 @@ async function locked(db: Database, session: Session, meta: ModelMeta, dialect: 
   const { rows: current } = await execute(db, session, { sql: lockSql, bindings: keys, method: 'select' });
   const versions = new Map<string, number>();
   for (const r of current) versions.set(String(r.k), versionFromDb(meta, r.k, r.v));
-  // A second copy of one row in the batch is written by neither: the first one's write moves the version it holds.
-  const seen = new Set<string>();
-  const writes = part.filter((r) => {
-    const key = String(pkOf(r));
-    const first = !seen.has(key);
-    seen.add(key);
-    return first && versions.get(key) === r.held;
-  });
+  const writes = firstCopies(meta, part).filter((r) => versions.get(keyOf(meta, r)) === r.held);
   const hits = part.map((r) => writes.includes(r));
   if (writes.length === 0) return hits;
   const writeSize = powerOfTwo(writes.length);

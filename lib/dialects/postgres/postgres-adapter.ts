@@ -1,4 +1,4 @@
-import { postgresBatchUpdate } from './postgres-batch-update';
+import { updateFromBatch } from '../update-from-batch';
 import type { Knex } from 'knex';
 import type { MigrationLock } from '../migration-lock';
 import { PostgresMigrationLock } from './postgres-migration-lock';
@@ -129,7 +129,7 @@ export class PostgresAdapter extends DialectAdapterBase {
   // NAMEDATALEN - 1: longer names are silently truncated, so triggers could collide.
   override readonly maxIdentifierLength = 63;
   override readonly versionTriggers = postgresVersionTriggers;
-  override readonly batchUpdate = postgresBatchUpdate;
+  override readonly batchUpdate = updateFromBatch;
   override readonly arrayRowsOption = Object.freeze({ rowMode: 'array' });
   // timestamp/timestamptz start at 4713 BC (Julian day 0) and end in 294276,
   // past JavaScript's last date; node-postgres writes and reads BC years.
