@@ -96,6 +96,7 @@ async function run<T>(
       // BEGIN's error: fn must not run on a transaction that never started.
       if (trx.isCompleted()) throw new Error('BEGIN failed');
       const f = (frame = new TransactionFrame(db, trx, scope?.frame));
+      laneOwnQueries(db, trx, f);
       const rollback = trx.rollback;
       if (outer === undefined) watch(db, trx, f, rollback, () => bodyDone);
       // fn may end the transaction itself. Knex resolves, as if committed, a
@@ -193,6 +194,34 @@ async function stillOpen(trx: Knex.Transaction, statementError: object): Promise
   } catch {
     throw reportedError(statementError);
   }
+}
+
+/**
+ * Puts the caller's own queries on `trx` on the transaction's lane, in turn
+ * with the library's statements, and refuses each, before it is sent, once
+ * a failure has ended the transaction. Otherwise a query sent right behind
+ * a statement that failed (`Promise.all` of a save and your insert, or two
+ * of your queries) reaches the server before the library's ROLLBACK: after
+ * a deadlock or a Galera certification failure, MariaDB has already rolled
+ * the transaction back and would commit that query on its own, while
+ * `transaction()` reports that nothing was written. Knex's own transaction
+ * statements (SQL strings: BEGIN, SAVEPOINT, COMMIT...) and the library's
+ * statements, already on the lane, go straight through.
+ */
+function laneOwnQueries(db: Database, trx: Knex.Transaction, frame: TransactionFrame): void {
+  const client = trx.client as unknown as { query(connection: unknown, obj: unknown): Promise<unknown> };
+  const query = client.query;
+  client.query = function (this: unknown, connection: unknown, obj: unknown): Promise<unknown> {
+    if (typeof obj === 'string' || frame.lane.isCurrent) return query.call(this, connection, obj);
+    return frame.lane.run(() => {
+      const failure = frame.failure;
+      if (failure !== undefined) return Promise.reject(failure);
+      // The typed error (the same one `transaction()` will reject with when it ended the transaction), not the driver's.
+      return query.call(this, connection, obj).catch((err: unknown) => {
+        throw db.failure(err, { phase: 'statement', inTransaction: true, write: true });
+      });
+    });
+  };
 }
 
 /**
