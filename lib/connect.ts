@@ -4,12 +4,13 @@ import { adapterForConfig, adapterForKnex, configForUrl } from './dialects/adapt
 import type { PreparedStatementsOption } from './dialects/prepared-statements-option';
 import { UsageError } from './errors';
 import { consoleLogger, DatabaseLogger, knexLog } from './knex-log';
+import { checkIsolation, type IsolationLevel } from './transactions/isolation';
 import { typeAcquireFailures } from './typed-acquire';
 
 /** A database URL, a Knex config object (with the library's own options, if any), or a Knex instance. */
 export type ConnectTarget = string | (Knex.Config & PreparedStatementsOption) | Knex;
 
-/** Options of `connect()` for a URL or a Knex config. */
+/** Options of `connect()`. */
 export interface ConnectOptions {
   /**
    * Where what Knex and the drivers would print goes, one line per message
@@ -18,6 +19,15 @@ export interface ConnectOptions {
    * Knex config object takes precedence.
    */
   readonly log?: Partial<DatabaseLogger>;
+  /**
+   * The isolation level of every transaction this database opens (yours
+   * and the library's own); `db.transaction(fn, { isolation })` overrides
+   * it for one. Default: the database's own (PostgreSQL: read committed,
+   * MySQL/MariaDB: repeatable read). SQLite runs every transaction
+   * SERIALIZABLE, whatever is asked. Statements outside a transaction run
+   * at the database's default.
+   */
+  readonly isolation?: IsolationLevel;
 }
 
 function isKnex(target: unknown): target is Knex {
@@ -55,11 +65,12 @@ function isKnex(target: unknown): target is Knex {
  * ```
  */
 export function connect(target: ConnectTarget, options: ConnectOptions = {}): Database {
+  const isolation = checkIsolation(options.isolation, 'connect()');
   if (isKnex(target)) {
     if (options.log !== undefined) throw new UsageError('connect(knex, { log }): a Knex instance you built keeps its own logging; set `log` in its config instead');
     const adapter = adapterForKnex(target);
     adapter.checkKnex(target);
-    return new Database(target, adapter, false);
+    return new Database(target, adapter, false, isolation);
   }
   let config: Knex.Config;
   if (typeof target === 'string') config = configForUrl(target);
@@ -70,5 +81,5 @@ export function connect(target: ConnectTarget, options: ConnectOptions = {}): Da
   const logger = options.log ?? (config.debug ? { ...consoleLogger, debug: (m: string) => console.log(m) } : consoleLogger);
   const knex = knexFactory(adapter.prepareConfig({ ...config, log: config.log ?? knexLog(logger) }));
   typeAcquireFailures(knex, adapter);
-  return new Database(knex, adapter, true);
+  return new Database(knex, adapter, true, isolation);
 }

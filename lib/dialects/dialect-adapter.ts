@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { MigrationLock } from './migration-lock';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
 import type { RetryReason, UnavailableReason } from '../errors';
+import type { IsolationLevel } from '../transactions/isolation';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 
@@ -112,6 +113,12 @@ export interface DialectAdapter {
   readonly lockRowSuffix: string;
   /** How this database keeps a `TriggerVersionField`; `undefined` when it cannot. */
   readonly versionTriggers: VersionTriggerDialect | undefined;
+  /**
+   * The `isolationLevel` Knex's BEGIN gets for a transaction that asks for
+   * `level`, or `undefined` where every transaction already runs at that
+   * level or a stronger one.
+   */
+  transactionIsolation(level: IsolationLevel): Knex.IsolationLevels | undefined;
   /**
    * Driver options (passed through Knex's `.options()`) that make a SELECT
    * return each row as an array of values in column order, or `undefined`
