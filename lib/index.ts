@@ -100,6 +100,7 @@ export {
   MigrationLoadError,
   MigrationIntegrityError,
   MigrationLockBusyError,
+  MigrationRefusedError,
   MigrationFailedError,
   MigrationTriggerError,
 } from './migrations/migration-errors';

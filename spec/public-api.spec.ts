@@ -29,6 +29,7 @@ const EXPORTS = [
   'MigrationIntegrityError',
   'MigrationLoadError',
   'MigrationLockBusyError',
+  'MigrationRefusedError',
   'MigrationTriggerError',
   'Migrator',
   'MissingTriggerError',
