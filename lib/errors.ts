@@ -319,7 +319,7 @@ const RETRY_CAUSES: Record<RetryReason, string> = {
  *     const a = await Account.get(1);
  *     a.balance -= 10;
  *     await a.save();
- *   }, { isolationLevel: 'serializable' }),
+ *   }, { isolation: 'serializable' }),
  * );
  * ```
  */
