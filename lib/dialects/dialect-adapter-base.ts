@@ -61,6 +61,10 @@ export abstract class DialectAdapterBase implements DialectAdapter {
     return `INSERT INTO ${quotedTable} DEFAULT VALUES`;
   }
 
+  quoteLabel(client: object, label: string): string {
+    return (client as { wrapIdentifierImpl(value: string): string }).wrapIdentifierImpl(label);
+  }
+
   prepareConfig(config: Knex.Config): Knex.Config {
     return config;
   }
@@ -98,7 +102,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
 
   /** The query object for `client.query()`; a new one per call, since Knex fills it in. */
   protected queryObject(stmt: StatementToRun): KnexQueryObject {
-    return { sql: stmt.sql, bindings: stmt.bindings, method: stmt.method, returning: stmt.returning ? true : undefined, options: {} };
+    return { sql: stmt.sql, bindings: stmt.bindings, method: stmt.method, returning: stmt.returning ? true : undefined, options: { ...stmt.options } };
   }
 
   abstract normalize(obj: KnexQueryObject): ExecResult;
