@@ -2,12 +2,13 @@ import type { Knex } from 'knex';
 import type { Database } from './database';
 import { checkValueForDatabase } from './check-for-database';
 import { UsageError, ValidationError } from './errors';
-import { runKnex } from './executor';
+import { execute, type Statement } from './executor';
+import type { ExecResult } from './dialects/dialect-adapter';
 import { unstorableString } from './fields/char-field';
 import type { FieldBinding, ModelMeta } from './model-meta';
 import { guardBulkVersion } from './persistence/bulk-version-guard';
 import { schemaAtFirstUse } from './schema-at-first-use';
-import { quote, quoteOne } from './persistence/sql-text';
+import { quote, quoteLabel, selectList } from './persistence/sql-text';
 import { versionStrategyFor } from './persistence/version-strategy-for';
 import type { Session } from './transactions/session';
 import type { AttributeName, Conditions, Operator, QueryValue } from './model-types';
@@ -143,8 +144,10 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     const matching = this.#builder.clone().clearOrder();
     // PostgreSQL refuses FOR UPDATE beside an aggregate: count the locked rows
     // of a subquery instead, which locks them on every database alike.
-    const query = this.#locked ? this.#db.knex.count({ n: '*' }).from(matching.select(this.#db.knex.raw('1')).as('kc_locked')) : matching.count({ n: '*' });
-    const rows = await this.#run<Row[]>(query, false);
+    const knex = this.#db.knex;
+    const n = knex.raw(`COUNT(*) AS ${quoteLabel(this.#db, 'n')}`);
+    const query = this.#locked ? knex.select(n).from(matching.select(knex.raw('1')).as('kc_locked')) : matching.select(n);
+    const { rows } = await this.#run(query);
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -181,9 +184,9 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
       if (version !== undefined && version.field.incrementsFor(Object.keys(values).map((name) => ({ name })))) {
         const moved = await versionStrategyFor(meta).bulkSet(this.#db, session, meta);
         if (moved !== undefined) set[version.column] = moved.sql;
-        await guardBulkVersion(meta, () => this.#matching(), update, (q) => this.#run(q, false, session));
+        await guardBulkVersion(meta, () => this.#matching(), update, async (q) => (await this.#run(q, session)).rows);
       }
-      return Number(await this.#run(update.update(set), true, session));
+      return (await this.#run(update.update(set), session)).rowCount;
     } finally {
       session.end();
     }
@@ -192,7 +195,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   /** Bulk delete of every matching row, without version checks; returns the number of rows deleted. */
   async delete(): Promise<number> {
     this.#refuseWindow('delete');
-    return Number(await this.#run(this.#builder.clone().del(), true));
+    return (await this.#run(this.#builder.clone().del())).rowCount;
   }
 
   /** The SQL this query would run as a select, for debugging. */
@@ -212,20 +215,21 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   }
 
   /**
-   * Runs a Knex query as one model call (in the transaction open now, in
-   * turn with the library's other statements there), with driver errors
-   * translated as for the library's own statements.
+   * Runs a query built with Knex as one of the library's own statements
+   * (`execute()`: in the transaction open now, in turn with the library's
+   * other statements there, driver errors translated). Knex compiles it, so
+   * the caller's `wrapIdentifier` hook maps the columns it names; its result
+   * never passes through the caller's `postProcessResponse` hook, which
+   * would rename the keys the model reads rows by (a camelCase mapper).
    */
-  async #run<R>(query: Knex.QueryBuilder, write: boolean, session?: Session): Promise<R> {
+  async #run(query: Knex.QueryBuilder, session?: Session): Promise<ExecResult> {
     const own = session === undefined ? this.#db.session(`${this.#meta.modelName}.query()`) : undefined;
     const s = session ?? own!;
     try {
       const first = schemaAtFirstUse(this.#db, this.#meta, s);
       if (first !== undefined) await first;
-      return await runKnex(this.#db, s, write, async (runner) => {
-        if (runner !== this.#db.knex) query.transacting(runner as Knex.Transaction);
-        return (await query) as R;
-      });
+      const { sql, bindings, method, options } = query.toSQL() as Knex.Sql & { options?: Record<string, unknown> };
+      return await execute(this.#db, s, { sql, bindings, method: method as Statement['method'], options, adHoc: true });
     } finally {
       own?.end();
     }
@@ -234,38 +238,27 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   /**
    * Runs the select: rows as arrays where the driver offers them (cheaper
    * for it to build; the model makes its values object from them), else
-   * objects keyed by property name through column aliases.
+   * objects keyed by property name through the library's own labels.
    */
   async #load(builder: Knex.QueryBuilder): Promise<T[]> {
     // Adopted before the session ends: the transaction must know these
     // instances before it can roll back (they may hold its uncommitted versions).
     const session = this.#db.session(`${this.#meta.modelName}.query()`);
     try {
-      const rows = await this.#run<Row[] | unknown[][]>(this.#select(builder), false, session);
-      return this.#adopt(rows, this.#arrayRows() !== undefined, session);
+      const { rows } = await this.#run(this.#select(builder), session);
+      return this.#adopt(rows as readonly Row[] | readonly (readonly unknown[])[], this.#db.adapter.arrayRowsOption !== undefined, session);
     } finally {
       session.end();
     }
   }
 
   #select(builder: Knex.QueryBuilder): Knex.QueryBuilder {
-    const arrays = this.#arrayRows();
-    if (arrays === undefined) return builder.select(this.#selectList());
+    const arrays = this.#db.adapter.arrayRowsOption;
+    if (arrays === undefined) return builder.select(this.#db.knex.raw(selectList(this.#db, this.#meta)));
     return builder.select(this.#meta.fields.map((f) => {
       const read = this.#read(f);
       return read === undefined ? f.column : this.#db.knex.raw(read);
     })).options(arrays);
-  }
-
-  #selectList(): (Record<string, string> | Knex.Raw)[] {
-    const list: Record<string, string> = {};
-    const expressions: Knex.Raw[] = [];
-    for (const f of this.#meta.fields) {
-      const read = this.#read(f);
-      if (read === undefined) list[f.name] = f.column;
-      else expressions.push(this.#db.knex.raw(`${read} AS ${this.#wrap(f.name)}`));
-    }
-    return [list, ...expressions];
   }
 
   /** The expression that reads `f` when it is not its bare column (see `Field.selectExpression`). */
@@ -273,21 +266,6 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     const column = quote(this.#db, f.column);
     const read = f.field.selectExpression(column, this.#db.adapter);
     return read === column ? undefined : read;
-  }
-
-  /**
-   * The driver option for rows as arrays, unless the Knex instance has a
-   * `postProcessResponse` hook: that hook must see the rows Knex would give
-   * it (objects, keyed here by property name), so the fast path steps aside.
-   */
-  #arrayRows(): Readonly<Record<string, unknown>> | undefined {
-    if (typeof (this.#db.knex.client as { config?: { postProcessResponse?: unknown } }).config?.postProcessResponse === 'function') return undefined;
-    return this.#db.adapter.arrayRowsOption;
-  }
-
-  /** One identifier quoted as this Knex instance does (a property name may contain a dot). */
-  #wrap(name: string): string {
-    return quoteOne(this.#db, name);
   }
 
   #field(name: unknown): FieldBinding {

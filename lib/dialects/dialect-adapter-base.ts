@@ -67,6 +67,10 @@ export abstract class DialectAdapterBase implements DialectAdapter {
     return level;
   }
 
+  quoteLabel(client: object, label: string): string {
+    return (client as { wrapIdentifierImpl(value: string): string }).wrapIdentifierImpl(label);
+  }
+
   prepareConfig(config: Knex.Config): Knex.Config {
     return config;
   }
@@ -104,7 +108,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
 
   /** The query object for `client.query()`; a new one per call, since Knex fills it in. */
   protected queryObject(stmt: StatementToRun): KnexQueryObject {
-    return { sql: stmt.sql, bindings: stmt.bindings, method: stmt.method, returning: stmt.returning ? true : undefined, options: {} };
+    return { sql: stmt.sql, bindings: stmt.bindings, method: stmt.method, returning: stmt.returning ? true : undefined, options: { ...stmt.options } };
   }
 
   abstract normalize(obj: KnexQueryObject): ExecResult;

@@ -20,6 +20,14 @@ export interface StatementToRun {
   readonly method: 'insert' | 'update' | 'del' | 'select';
   /** The SQL has a RETURNING clause. */
   readonly returning?: boolean;
+  /**
+   * The text is built from a caller's query (`Model.query()`), so it varies
+   * with its conditions: run it unprepared, so that it never takes the place
+   * of one of the kept statements a connection has room for.
+   */
+  readonly adHoc?: boolean;
+  /** Driver options (see `arrayRowsOption`). */
+  readonly options?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -173,6 +181,14 @@ export interface DialectAdapter {
    * text a text column holds.
    */
   jsonAsText(quotedColumn: string): string;
+  /**
+   * Quotes a label the library gives a select-list column (`AS "unitPrice"`)
+   * with the database's own quoting on `client`, never a `wrapIdentifier`
+   * hook of the caller's: the hook maps the names of the caller's schema (a
+   * camelCase mapper turns `unitPrice` into `unit_price`), and the library
+   * reads its rows by the label it wrote.
+   */
+  quoteLabel(client: object, label: string): string;
   /** Adds what this library relies on to a Knex config (pool hooks, driver flags). */
   prepareConfig(config: Knex.Config): Knex.Config;
   /** Checks a Knex instance built elsewhere; throws `UsageError` if it cannot work. */

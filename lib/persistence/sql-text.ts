@@ -42,6 +42,11 @@ export function quoteOne(db: Database, name: string): string {
   return (db.knex.client as unknown as { wrapIdentifier(value: string, ctx: unknown): string }).wrapIdentifier(name, undefined);
 }
 
+/** Quotes a label of the library's own (a select-list alias), which the caller's wrapIdentifier hook must not map (see `DialectAdapter.quoteLabel`). */
+export function quoteLabel(db: Database, label: string): string {
+  return db.adapter.quoteLabel(db.knex.client, label);
+}
+
 /** Quotes an identifier (`schema.table` part by part) the way this Knex instance does. */
 export function quote(db: Database, name: string): string {
   return name
@@ -58,7 +63,9 @@ export function selectList(db: Database, meta: ModelMeta): string {
       // A field may read its column through an expression (JSON as text: see Field.selectExpression).
       const column = quote(db, f.column);
       const read = f.field.selectExpression(column, db.adapter);
-      return read === column && f.column === f.name ? column : `${read} AS ${quoteOne(db, f.name)}`;
+      // Bare when the column already reads as its label (a caller's wrapIdentifier hook may map the column's name).
+      const label = quoteLabel(db, f.name);
+      return read === label ? read : `${read} AS ${label}`;
     }).join(', '),
   );
 }

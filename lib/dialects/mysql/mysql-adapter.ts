@@ -213,7 +213,7 @@ export class MysqlAdapter extends DialectAdapterBase {
 
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {
     const obj = super.queryObject(stmt);
-    if (stmt.method !== 'select' && this.#prepared) obj.prepare = true;
+    if (stmt.method !== 'select' && stmt.adHoc !== true && this.#prepared) obj.prepare = true;
     return obj;
   }
 

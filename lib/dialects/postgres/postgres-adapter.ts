@@ -2,7 +2,7 @@ import { updateFromBatch } from '../update-from-batch';
 import type { Knex } from 'knex';
 import type { MigrationLock } from '../migration-lock';
 import { PostgresMigrationLock } from './postgres-migration-lock';
-import { escapeQuestionMarksIn, PostgresClient } from './postgres-client';
+import { escapeQuestionMarks, escapeQuestionMarksIn, PostgresClient } from './postgres-client';
 import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
 import type { UnavailableReason } from '../../errors';
 import { postgresVersionTriggers } from './postgres-version-triggers';
@@ -172,6 +172,11 @@ export class PostgresAdapter extends DialectAdapterBase {
     return { ...rest, client };
   }
 
+  // Escaped like every identifier here: Knex numbers each `?` as a placeholder (see PostgresClient).
+  override quoteLabel(client: object, label: string): string {
+    return escapeQuestionMarks(super.quoteLabel(client, label));
+  }
+
   override checkKnex(knex: Knex): void {
     this.#named = checkPreparedOption((knex.client as { config?: PreparedStatementsOption }).config?.kcPreparedStatements);
     escapeQuestionMarksIn(knex.client);
@@ -197,7 +202,7 @@ export class PostgresAdapter extends DialectAdapterBase {
    * per connection, so the server skips parsing and planning afterwards.
    */
   override async run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<KnexQueryObject> {
-    if (!this.#named) return super.run(client, connection, stmt);
+    if (!this.#named || stmt.adHoc === true) return super.run(client, connection, stmt);
     try {
       return await this.#runNamed(client, connection, stmt);
     } catch (err) {
@@ -230,7 +235,7 @@ export class PostgresAdapter extends DialectAdapterBase {
     const name = statementName(stmt.sql);
     if (!mayName(connection, name)) return super.run(client, connection, stmt);
     const obj = this.queryObject(stmt);
-    obj.options = { name };
+    obj.options = { ...obj.options, name };
     try {
       return await client.query(connection, obj);
     } catch (err) {

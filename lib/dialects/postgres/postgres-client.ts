@@ -24,8 +24,8 @@ export class PostgresClient extends (KnexPgClient as new (config: Knex.Config) =
   }
 }
 
-// A `?` not already escaped (a user's wrapIdentifier hook may have done it).
-function escapeQuestionMarks(quoted: string): string {
+/** A `?` not already escaped (a user's wrapIdentifier hook may have done it) as `\?`. */
+export function escapeQuestionMarks(quoted: string): string {
   return quoted.replace(/(?<!\\)\?/g, '\\?');
 }
 

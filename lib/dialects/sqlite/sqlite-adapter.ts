@@ -116,7 +116,7 @@ export class SqliteAdapter extends DialectAdapterBase {
 
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {
     const obj = super.queryObject(stmt);
-    obj.prepare = true;
+    if (stmt.adHoc !== true) obj.prepare = true;
     return obj;
   }
 
