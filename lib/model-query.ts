@@ -206,16 +206,24 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
    * translated as for the library's own statements.
    */
   async #run<R>(query: Knex.QueryBuilder, write: boolean, session?: Session): Promise<R> {
-    const own = session === undefined ? this.#db.session(`${this.#meta.modelName}.query()`) : undefined;
+    const own = session === undefined ? this.#session(write) : undefined;
     const s = session ?? own!;
     try {
       return await runKnex(this.#db, s, write, async (runner) => {
-        if (runner !== this.#db.knex) query.transacting(runner as Knex.Transaction);
+        if ((runner as Partial<Knex.Transaction>).isTransaction === true) query.transacting(runner as Knex.Transaction);
+        // A replica's Knex: the builder runs on its client, as transacting() does with a transaction's.
+        else if (runner !== this.#db.knex) (query as unknown as { client: unknown }).client = runner.client;
         return (await query) as R;
       });
     } finally {
       own?.end();
     }
+  }
+
+  /** Where this query runs: a plain read may go to a replica; a write or a locking read needs the primary. */
+  #session(write: boolean): Session {
+    const what = `${this.#meta.modelName}.query()`;
+    return write || this.#locked ? this.#db.session(what) : this.#db.readSession(what);
   }
 
   /**
@@ -226,7 +234,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   async #load(builder: Knex.QueryBuilder): Promise<T[]> {
     // Adopted before the session ends: the transaction must know these
     // instances before it can roll back (they may hold its uncommitted versions).
-    const session = this.#db.session(`${this.#meta.modelName}.query()`);
+    const session = this.#session(false);
     try {
       const rows = await this.#run<Row[] | unknown[][]>(this.#select(builder), false, session);
       return this.#adopt(rows, this.#arrayRows() !== undefined, session);

@@ -203,7 +203,8 @@ export class Model {
     if (pk === null || pk === undefined) throw new ValidationError(meta.modelName, meta.pk.name, `get() needs a primary key, not ${String(pk)}`, pk);
     const key = meta.pk.field.clean(pk, meta.modelName, meta.pk.name);
     const db = databaseOf(this);
-    const session = db.session(`${meta.modelName}.get()`);
+    // A replica may serve it: a plain read (see connect()).
+    const session = db.readSession(`${meta.modelName}.get()`);
     try {
       const row = await selectByPk(db, session, meta, key);
       if (row === undefined) throw new DoesNotExist(meta.modelName, key);
