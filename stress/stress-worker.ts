@@ -19,6 +19,7 @@ import {
 } from '../lib';
 import type { Ack } from './check-history';
 import { counterModel } from './counter-model';
+import { connectTargetFor, type StressTopology } from './stress-topology';
 import { stressKind } from './version-kinds';
 
 export interface WorkerTask {
@@ -45,6 +46,8 @@ export interface WorkerTask {
   readonly faults: boolean;
   /** Milliseconds a transaction stays open after its write, so a kill lands inside it (SQLite writer kills). */
   readonly holdMs: number;
+  /** A cluster to spread over instead of `url` alone (see stress-topology.ts). */
+  readonly topology?: StressTopology;
 }
 
 /** What a process counted; the increments themselves are streamed. */
@@ -104,7 +107,8 @@ export function failureName(err: unknown): string {
 }
 
 async function main(task: WorkerTask): Promise<WorkerResult> {
-  const db = connect(task.url);
+  const db = connect(task.topology === undefined ? task.url : connectTargetFor(task.topology, task.url, task.process));
+  const isolation = task.topology?.isolation;
   const Counter = counterModel(db, task.table, stressKind(task.kind));
   const result: WorkerResult = { failed: 0, conflicts: 0, retryable: 0, runs: 0, acked: 0, unknown: 0, errors: [] };
   let stopping = false;
@@ -146,7 +150,8 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
         }
         ack = { row, token, from, to: c.version };
       };
-      await retryOnConflict(inTransaction ? () => db.transaction(once) : once, { attempts: task.attempts });
+      const run = isolation !== undefined ? () => db.transaction(once, { isolationLevel: isolation }) : inTransaction ? () => db.transaction(once) : once;
+      await retryOnConflict(run, { attempts: task.attempts });
       // Committed, not yet acknowledged (an application replying to its client): a kill now leaves an applied write of unknown outcome.
       if (inTransaction && task.holdMs > 0) await sleep(Math.random() * task.holdMs);
       return ack!;

@@ -1,0 +1,59 @@
+import type { ConnectTarget } from '../lib';
+
+/**
+ * The clusters a stress run can spread over (`--topology`), read from the
+ * variables `npm run cluster -- up galera|replicas` prints:
+ *
+ * - `galera`: `GALERA_URLS`; each process works on another node (its node
+ *   list starts at a different one), so saves race across nodes;
+ * - `replicas`: `PG_PRIMARY_URL` and `PG_REPLICA_URLS`; every process reads
+ *   from the replicas and writes to the primary;
+ * - `serializable`: PostgreSQL (the test server, or `--url`) with every
+ *   increment in a SERIALIZABLE transaction, as CockroachDB and YugabyteDB
+ *   run them: conflicts then come as 40001, at the UPDATE or at COMMIT.
+ */
+export type TopologyName = 'galera' | 'replicas' | 'serializable';
+
+export const TOPOLOGIES: readonly TopologyName[] = ['galera', 'replicas', 'serializable'];
+
+export interface StressTopology {
+  readonly name: TopologyName;
+  readonly dialect: 'postgres' | 'mysql';
+  /** Where the parent creates and checks the table: the primary, or the first node. */
+  readonly url: string | undefined;
+  readonly nodes?: readonly string[];
+  readonly replicas?: readonly string[];
+  /** Increments run in transactions at this isolation level. */
+  readonly isolation?: 'serializable';
+}
+
+function urls(name: string): string[] {
+  return (process.env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+const START = 'start it with: npm run cluster -- up';
+
+export function stressTopology(name: TopologyName): StressTopology {
+  if (name === 'galera') {
+    const nodes = urls('GALERA_URLS');
+    if (nodes.length === 0) throw new Error(`--topology galera needs GALERA_URLS (${START} galera)`);
+    return { name, dialect: 'mysql', url: nodes[0], nodes };
+  }
+  if (name === 'replicas') {
+    const [primary] = urls('PG_PRIMARY_URL');
+    const replicas = urls('PG_REPLICA_URLS');
+    if (primary === undefined || replicas.length === 0) throw new Error(`--topology replicas needs PG_PRIMARY_URL and PG_REPLICA_URLS (${START} replicas)`);
+    return { name, dialect: 'postgres', url: primary, replicas };
+  }
+  return { name, dialect: 'postgres', url: undefined, isolation: 'serializable' };
+}
+
+/** What stress process number `process` connects to. */
+export function connectTargetFor(topology: StressTopology, url: string, process: number): ConnectTarget {
+  if (topology.nodes !== undefined) {
+    const n = topology.nodes.length;
+    return { nodes: Array.from({ length: n }, (_, i) => topology.nodes![(process + i) % n]!) };
+  }
+  if (topology.replicas !== undefined) return { primary: url, replicas: topology.replicas };
+  return url;
+}
