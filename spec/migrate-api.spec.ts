@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { connect, migrate, MigrationEvent, MigrationFailedError, MigrationIntegrityError, MigrationLockBusyError, Migrator } from '../lib';
-import { migrationLockFor } from '../lib/dialects/migration-lock-for';
 import { createTableMigration, MigrateScenario, REPO_ROOT } from './migrate-fixtures';
 import { forEachDialect } from './support/for-each-dialect';
 
@@ -54,8 +53,8 @@ forEachDialect('Migrator and migrate()', (d) => {
   });
 
   it('the lock: a second holder waits (told who holds it) and gets it once released; with no wait it is refused', async () => {
-    const first = migrationLockFor(s.db.knex, d.name, 'knex_migrations');
-    const second = migrationLockFor(s.db.knex, d.name, 'knex_migrations');
+    const first = s.db.adapter.migrationLock(s.db.knex, 'knex_migrations');
+    const second = s.db.adapter.migrationLock(s.db.knex, 'knex_migrations');
     const holder = d.pick({ sqlite: /^another process/, postgres: /^PostgreSQL server process \d+/, mysql: /^MySQL connection \d+/ });
     try {
       expect(await first.acquire(0, () => expect.fail('the lock was free'))).to.equal(true);
@@ -77,11 +76,27 @@ forEachDialect('Migrator and migrate()', (d) => {
       await first.release();
       await second.release();
     }
-    const third = migrationLockFor(s.db.knex, d.name, 'knex_migrations');
+    const third = s.db.adapter.migrationLock(s.db.knex, 'knex_migrations');
     try {
       expect(await third.holder(), 'released').to.equal(undefined);
     } finally {
       await third.release();
+    }
+  });
+
+  it("the Migrator takes its adapter's lock: one per migrations table where the database has named locks, one per file on SQLite", async () => {
+    s.write('001_create_widgets.ts', createTableMigration('widgets'));
+    const other = s.db.adapter.migrationLock(s.db.knex, 'other_migrations');
+    try {
+      expect(await other.acquire(0, () => expect.fail('the lock was free'))).to.equal(true);
+      const sameTable = await new Migrator(s.db, { directory: s.dir, tableName: 'other_migrations', lockTimeoutMs: 0 }).latest().then(() => undefined, (e: unknown) => e);
+      expect(sameTable, 'the same migrations table').to.be.instanceOf(MigrationLockBusyError);
+      const otherTable = new Migrator(s.db, { directory: s.dir, lockTimeoutMs: 0 }).latest().then((run) => run.batch, (e: unknown) => e);
+      const expected = d.pick<unknown>({ sqlite: MigrationLockBusyError, postgres: 1, mysql: 1 });
+      if (typeof expected === 'number') expect(await otherTable, 'another migrations table').to.equal(expected);
+      else expect(await otherTable, 'another migrations table, same SQLite file').to.be.instanceOf(expected as typeof MigrationLockBusyError);
+    } finally {
+      await other.release();
     }
   });
 });

@@ -2,8 +2,9 @@ import { connect } from '../connect';
 import type { Database } from '../database';
 import { KnexConcurrencyError } from '../errors';
 import { checkFieldColumns } from '../migrations/check-field-columns';
-import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, type TriggersCommandIo } from './triggers-command';
-import { loadModels } from './triggers-model-loader';
+import { ExitCode } from './exit-codes';
+import type { TriggersCommandIo } from './triggers-command';
+import { loadModels } from './load-models';
 
 const USAGE = `Usage: migrate columns check --models <module> [--url <url>]
 
@@ -12,16 +13,16 @@ whose column would change its values (a FloatField on a real or float(8,2)
 column: use t.double()) or whose column is missing.
 
 Options:
-  --models <module>   a .ts/.js/.cjs/.mjs module exporting model classes (relative to the current directory)
+  --models <module>   a .ts/.mts/.cts/.js/.mjs/.cjs module exporting model classes (relative to the current directory)
   --url <url>         the database (default: $DATABASE_URL)
   --help              this text
 `;
 
 /** `migrate columns check --models <module>`: `argv` is what follows `columns`. Resolves the exit code. */
-export async function runColumnsCommand(argv: readonly string[], io: TriggersCommandIo): Promise<number> {
+export async function runColumnsCommand(argv: readonly string[], io: TriggersCommandIo): Promise<ExitCode> {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.stdout.write(USAGE);
-    return EXIT_OK;
+    return ExitCode.OK;
   }
   const options: Record<string, string> = {};
   const positional: string[] = [];
@@ -43,19 +44,19 @@ export async function runColumnsCommand(argv: readonly string[], io: TriggersCom
     for (const p of problems) io.stderr.write(`LOSSY: ${p.message}\n`);
     if (problems.length > 0) {
       io.stderr.write(`${problems.length} column problem${problems.length === 1 ? '' : 's'}.\n`);
-      return EXIT_PROBLEMS;
+      return ExitCode.FAILED;
     }
     io.stdout.write(`The columns of ${models.length} model${models.length === 1 ? '' : 's'} store their fields faithfully.\n`);
-    return EXIT_OK;
+    return ExitCode.OK;
   } catch (err) {
     io.stderr.write(`migrate columns check: ${err instanceof KnexConcurrencyError ? err.message : String((err as Error)?.message ?? err)}\n`);
-    return EXIT_PROBLEMS;
+    return ExitCode.FAILED;
   } finally {
     await db?.close();
   }
 }
 
-function usage(io: TriggersCommandIo, problem: string): number {
+function usage(io: TriggersCommandIo, problem: string): ExitCode {
   io.stderr.write(`migrate columns: ${problem}\n\n${USAGE}`);
-  return EXIT_USAGE;
+  return ExitCode.USAGE;
 }

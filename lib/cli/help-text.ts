@@ -27,7 +27,7 @@ Options:
   --url <url>             database: sqlite:PATH, postgres://..., mysql://...
                           (default: $DATABASE_URL)
   --dir <path>            migrations folder (default: ./migrations)
-  --models <module>       a .ts/.js/.cjs/.mjs module exporting the model
+  --models <module>       a .ts/.mts/.cts/.js/.mjs/.cjs module exporting the model
                           classes (make, check; latest checks after its run)
   --lock-timeout <secs>   how long to wait for another run (default: 600)
   -h, --help              show this text

@@ -1,18 +1,16 @@
 import * as path from 'node:path';
 import { connect } from '../connect';
 import type { Database } from '../database';
-import { UsageError } from '../errors';
 import { makeMigration } from '../migrations/make-migration';
 import type { MigrationEvent, MigrationRun } from '../migrations/migration-events';
-import { MigrationIntegrityError, MigrationLockBusyError } from '../migrations/migration-errors';
 import { Migrator } from '../migrations/migrator';
-import { ExitCode } from './exit-codes';
+import { errorMessage, ExitCode, exitCodeFor } from './exit-codes';
 import { formatStatus } from './format-status';
 import { HELP_TEXT } from './help-text';
 import { MigrateCommand, parseMigrateArgs } from './parse-migrate-args';
 import { runColumnsCommand } from './columns-command';
 import { runTriggersCommand } from './triggers-command';
-import { loadModels } from './triggers-model-loader';
+import { loadModels } from './load-models';
 import { checkSchema } from '../migrations/check-schema';
 import { makeModelMigration } from '../migrations/make-model-migration';
 import { redactUrl } from '../redact-url';
@@ -33,13 +31,6 @@ function ms(n: number): string {
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function exitCodeFor(err: unknown): ExitCode {
-  if (err instanceof UsageError) return ExitCode.USAGE;
-  if (err instanceof MigrationIntegrityError) return ExitCode.INTEGRITY;
-  if (err instanceof MigrationLockBusyError) return ExitCode.LOCKED;
-  return ExitCode.FAILED;
 }
 
 function open(url: string, out: CliOutput): Database {
@@ -146,8 +137,8 @@ async function execute(cmd: Exclude<MigrateCommand, { command: 'help' | 'make' |
  * ```
  */
 export async function runMigrateCli(argv: readonly string[], env: NodeJS.ProcessEnv, out: CliOutput = process): Promise<ExitCode> {
-  if (argv[0] === 'columns') return (await runColumnsCommand(argv.slice(1), { stdout: out.stdout, stderr: out.stderr, env, cwd: process.cwd() })) as ExitCode;
-  if (argv[0] === 'triggers') return (await runTriggersCommand(argv.slice(1), { stdout: out.stdout, stderr: out.stderr, env, cwd: process.cwd() })) as ExitCode;
+  if (argv[0] === 'columns') return runColumnsCommand(argv.slice(1), { stdout: out.stdout, stderr: out.stderr, env, cwd: process.cwd() });
+  if (argv[0] === 'triggers') return runTriggersCommand(argv.slice(1), { stdout: out.stdout, stderr: out.stderr, env, cwd: process.cwd() });
   try {
     const cmd = parseMigrateArgs(argv, env);
     if (cmd.command === 'help') {
@@ -162,9 +153,7 @@ export async function runMigrateCli(argv: readonly string[], env: NodeJS.Process
     }
     return await execute(cmd, out);
   } catch (err) {
-    // A refused connection can arrive as an AggregateError with an empty message.
-    const message = (err instanceof Error && err.message) || (err as { code?: string }).code || String(err);
-    out.stderr.write(`error: ${message}\n`);
+    out.stderr.write(`error: ${errorMessage(err)}\n`);
     return exitCodeFor(err);
   }
 }

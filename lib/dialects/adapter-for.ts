@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../errors';
 import { DialectAdapter } from './dialect-adapter';
-import { MysqlAdapter } from './mysql-adapter';
-import { PostgresAdapter } from './postgres-adapter';
-import { SqliteAdapter } from './sqlite-adapter';
+import { MysqlAdapter } from './mysql/mysql-adapter';
+import { PostgresAdapter } from './postgres/postgres-adapter';
+import { SqliteAdapter } from './sqlite/sqlite-adapter';
 import { redactUrl } from '../redact-url';
 
 type AdapterClass = (new () => DialectAdapter) & { configFromUrl(url: string): Knex.Config };

@@ -1,6 +1,6 @@
 import knexFactory, { Knex } from 'knex';
 import { typeAcquireFailures } from '../typed-acquire';
-import { adapterForKnex } from './adapter-for';
+import type { DialectAdapter } from './dialect-adapter';
 
 interface KnexClient {
   config: Knex.Config;
@@ -16,18 +16,20 @@ interface KnexClient {
  */
 export class DedicatedConnection {
   readonly #config: Knex.Config;
+  readonly #adapter: DialectAdapter;
   #open: { knex: Knex; connection: unknown } | undefined;
 
-  /** A connection configured like `knex`'s, outside its pool. */
-  constructor(knex: Knex) {
+  /** A connection configured like `knex`'s, outside its pool; `adapter` (its dialect's) types a failure to connect. */
+  constructor(knex: Knex, adapter: DialectAdapter) {
     this.#config = { ...(knex.client as KnexClient).config, pool: { min: 0, max: 1 } };
+    this.#adapter = adapter;
   }
 
   /** Runs one statement on the connection; returns the driver's raw result. */
   async raw<T = unknown>(sql: string, bindings: readonly Knex.RawBinding[] = []): Promise<T> {
     if (this.#open === undefined) {
       const knex = knexFactory(this.#config);
-      typeAcquireFailures(knex, adapterForKnex(knex));
+      typeAcquireFailures(knex, this.#adapter);
       this.#open = { knex, connection: await (knex.client as KnexClient).acquireConnection() };
     }
     const { knex, connection } = this.#open;

@@ -1,17 +1,9 @@
 import type { Knex } from 'knex';
+import type { MigrationLock } from './migration-lock';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
 import type { RetryReason, UnavailableReason } from '../errors';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
-
-/** A query object as Knex's `client.query()` fills it in: the driver's raw response plus context. */
-export interface DriverQueryObject {
-  sql: string;
-  bindings: readonly unknown[];
-  method: string;
-  response?: unknown;
-  context?: unknown;
-}
 
 /**
  * A statement as persistence builds it and the executor hands it to an
@@ -28,20 +20,31 @@ export interface StatementToRun {
   readonly returning?: boolean;
 }
 
-/** The object Knex's `client.query()` takes and fills in. */
+/**
+ * The object Knex's `client.query()` takes, hands to its dialect client's
+ * `_query()`, fills in with the driver's raw answer and resolves to. The one
+ * shape the adapters build, the library's Knex client subclasses read and
+ * `normalize()` takes apart.
+ */
 export interface KnexQueryObject {
   sql: string;
   bindings: readonly unknown[];
+  /** Knex's method name, which picks the driver call (`run` vs `all` on SQLite). */
   method: string;
-  returning: true | undefined;
-  options: Record<string, unknown>;
+  returning?: true | undefined;
+  /** Passed to the driver as they are (node-postgres: `{ name }` for a named prepared statement). */
+  options?: Record<string, unknown>;
   /** Read by the library's own Knex client subclasses: run on a statement kept per connection. */
   prepare?: true;
+  /** The driver's raw answer, filled in by `_query()`. */
+  response?: unknown;
+  /** The driver's statement context (SQLite's `changes` and `lastID`), filled in by `_query()`. */
+  context?: unknown;
 }
 
 /** The part of a Knex client (or transaction client) that runs a query on a lent connection. */
 export interface KnexClientQuery {
-  query(connection: object, obj: KnexQueryObject): Promise<DriverQueryObject>;
+  query(connection: object, obj: KnexQueryObject): Promise<KnexQueryObject>;
 }
 
 /** What persistence sees of any write or read, whatever the driver returned. */
@@ -159,133 +162,23 @@ export interface DialectAdapter {
    * transaction checks and error messages all apply. Adapters use it to
    * keep the library's statements prepared on each connection.
    */
-  run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject>;
+  run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<KnexQueryObject>;
   /** Driver response -> `{ rowCount, rows, insertId }`. */
-  normalize(obj: DriverQueryObject): ExecResult;
+  normalize(obj: KnexQueryObject): ExecResult;
   /** Driver error -> what it means, or `undefined` for an error to pass through unchanged. */
   classifyError(err: unknown): ErrorClassification | undefined;
   /** The column a driver error says does not exist, or `undefined` for any other error. */
   missingColumn(err: unknown): string | undefined;
-}
-
-/**
- * How many statements the library keeps prepared on one connection. There is
- * one text per model and statement shape, but an update's shape is its set
- * of changed fields, so a model with a few fields has hundreds: unbounded,
- * every connection would keep all it ever ran for its lifetime, and MySQL
- * refuses new ones server-wide past `max_prepared_stmt_count` (16382).
- */
-export const MAX_PREPARED_PER_CONNECTION = 200;
-
-// Node's socket errors for a connection that died; ETIMEDOUT while
-// connecting means the host never answered.
-const SOCKET_FAILURES = new Map<string, UnavailableReason>([['ECONNRESET', 'dropped'], ['EPIPE', 'dropped'], ['ETIMEDOUT', 'unreachable']]);
-
-// Node's errors for a connection that could not be made at all.
-const CONNECT_FAILURES = new Map<string, UnavailableReason>([
-  ['ECONNREFUSED', 'refused'],
-  ['ENOTFOUND', 'dns'],
-  ['EAI_AGAIN', 'dns'],
-  ['EAI_FAIL', 'dns'],
-  ['EAI_NONAME', 'dns'],
-  ['EHOSTUNREACH', 'unreachable'],
-  ['ENETUNREACH', 'unreachable'],
-  ['EHOSTDOWN', 'unreachable'],
-  ['ENETDOWN', 'unreachable'],
-  ['EADDRNOTAVAIL', 'unreachable'],
-]);
-
-// Node's TLS errors: a certificate that does not verify, a failed handshake.
-const TLS_FAILURE = /^(ERR_TLS_|ERR_SSL_|EPROTO$)|CERT|_SIGNATURE|ISSUER/;
-
-const EMPTY: readonly Record<string, unknown>[] = Object.freeze([]);
-
-/** Safe defaults, so a new capability never breaks an adapter. */
-export abstract class DialectAdapterBase implements DialectAdapter {
-  abstract readonly name: DialectName;
-  readonly supportsReturning: boolean = false;
-  readonly supportsTransactionalDdl: boolean = false;
-  readonly maxIdentifierLength: number = 63;
-  readonly latestRowReadSuffix: string = '';
-  // A database that does not know FOR UPDATE fails loudly rather than racing.
-  readonly lockRowSuffix: string = ' FOR UPDATE';
-  readonly versionTriggers: VersionTriggerDialect | undefined = undefined;
-  readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined = undefined;
-  readonly dateRange: DateRange | undefined = undefined;
-  // SQLite stores every REAL in 8 bytes, whatever the declared type.
-  readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set<string>());
-
-  // The SQL standard's form, which SQLite and PostgreSQL speak.
-  insertDefaults(quotedTable: string): string {
-    return `INSERT INTO ${quotedTable} DEFAULT VALUES`;
-  }
-
-  prepareConfig(config: Knex.Config): Knex.Config {
-    return config;
-  }
-
-  clockVersionDefault(_addedToExistingTable: boolean): string | undefined {
-    return undefined;
-  }
-
-  // A driver that does not parse JSON columns (SQLite's has no JSON type) reads them as stored.
-  jsonAsText(quotedColumn: string): string {
-    return quotedColumn;
-  }
-
-  checkKnex(_knex: Knex): void {}
-
-  checkConnection(_connection: unknown): void {}
-
-  /** Plain `client.query()`: the driver parses the statement every time. */
-  run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject> {
-    return client.query(connection, this.queryObject(stmt));
-  }
-
-  /** The query object for `client.query()`; a new one per call, since Knex fills it in. */
-  protected queryObject(stmt: StatementToRun): KnexQueryObject {
-    return { sql: stmt.sql, bindings: stmt.bindings, method: stmt.method, returning: stmt.returning ? true : undefined, options: {} };
-  }
-
-  abstract normalize(obj: DriverQueryObject): ExecResult;
-
-  // Unknown errors pass through untouched: calling something retryable that is
-  // not would repeat work blindly, and calling a lost connection a plain error
-  // only loses information, so the default claims nothing.
-  classifyError(_err: unknown): ErrorClassification | undefined {
-    return undefined;
-  }
-
-  missingColumn(_err: unknown): string | undefined {
-    return undefined;
-  }
-
-  /** The first capture of `pattern` in a driver error's message, without a table qualifier. */
-  protected static columnIn(err: unknown, pattern: RegExp): string | undefined {
-    const message = (err as { message?: unknown } | null)?.message;
-    const name = typeof message === 'string' ? pattern.exec(message)?.slice(1).find((g) => g !== undefined) : undefined;
-    return name?.split('.').pop();
-  }
-
   /**
-   * Node's socket-level failures, shared by the network drivers: a
-   * connection that could not be made (refused, DNS, unreachable, TLS) or
-   * that died (reset, broken pipe, timed out).
+   * The session-scoped lock that serialises migration runs on `knex`'s
+   * database (see `MigrationLock`). `name` tells apart independent migration
+   * histories (it is the migrations table) where the database can keep
+   * several locks.
    */
-  protected static socketFailure(err: unknown): ErrorClassification | undefined {
-    const e = err as { code?: unknown; message?: unknown } | null;
-    const code = e?.code;
-    if (typeof code !== 'string') return undefined;
-    const label = typeof e?.message === 'string' && e.message.includes(code) ? e.message : code;
-    const lost = SOCKET_FAILURES.get(code);
-    if (lost !== undefined) return { kind: 'connection-lost', code, label, reason: lost };
-    const unavailable = CONNECT_FAILURES.get(code);
-    if (unavailable !== undefined) return { kind: 'unavailable', code, label, reason: unavailable };
-    if (TLS_FAILURE.test(code)) return { kind: 'unavailable', code, label: `TLS: ${typeof e?.message === 'string' ? e.message : code}`, reason: 'tls' };
-    return undefined;
-  }
-
-  protected static result(rowCount: number, rows: readonly Record<string, unknown>[] = EMPTY, insertId: unknown = undefined): ExecResult {
-    return { rowCount, rows, insertId };
-  }
+  migrationLock(knex: Knex, name: string): MigrationLock;
+  /**
+   * Whether `knex`'s database exists, found out without creating it, so that
+   * a command that only reads (`migrate status`) does not create one.
+   */
+  databaseExists(knex: Knex): boolean;
 }

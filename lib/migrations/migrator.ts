@@ -3,8 +3,6 @@ import type { Knex } from 'knex';
 import type { Database } from '../database';
 import { UsageError } from '../errors';
 import type { MigrationLock } from '../dialects/migration-lock';
-import { migrationLockFor } from '../dialects/migration-lock-for';
-import { databaseExists } from '../dialects/database-exists';
 import { MigrationChecksums } from './checksums';
 import { InProgressMigrations, isSettled } from './in-progress-migrations';
 import { KnexMigrationTables } from './knex-migration-tables';
@@ -79,7 +77,7 @@ export class Migrator {
    * so that a migration running now is not mistaken for one a crash left.
    */
   async status(): Promise<MigrationStatus> {
-    if (!databaseExists(this.#db.knex, this.#db.dialect)) {
+    if (!this.#db.adapter.databaseExists(this.#db.knex)) {
       // A SQLite file not created yet: everything is pending, and looking must not create it.
       const files = await this.#source.getMigrations();
       return assessMigrations({ directory: this.directory, files, history: [], checksums: new Map(), inProgress: [], runningBy: undefined });
@@ -144,7 +142,7 @@ export class Migrator {
   }
 
   #lock(): MigrationLock {
-    return migrationLockFor(this.#db.knex, this.#db.dialect, this.#knexTables.table);
+    return this.#db.adapter.migrationLock(this.#db.knex, this.#knexTables.table);
   }
 
   async #locked<T>(fn: () => Promise<T>, timeoutMs = this.#lockTimeoutMs): Promise<T> {

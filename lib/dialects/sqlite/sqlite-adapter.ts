@@ -1,7 +1,11 @@
+import * as fs from 'node:fs';
 import type { Knex } from 'knex';
-import { UsageError } from '../errors';
-import { DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from './dialect-adapter';
+import { UsageError } from '../../errors';
+import { DialectAdapterBase } from '../dialect-adapter-base';
+import type { ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
+import { type MigrationLock, NoMigrationLock } from '../migration-lock';
 import { sqliteClientClass } from './sqlite-client';
+import { SqliteMigrationLock } from './sqlite-migration-lock';
 import { sqliteVersionTriggers } from './sqlite-version-triggers';
 
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
@@ -14,6 +18,12 @@ interface RunContext {
 
 function isMemory(filename: string): boolean {
   return filename === ':memory:' || filename === '' || filename.includes('mode=memory');
+}
+
+/** The file of a SQLite connection (`''` or `:memory:` for a memory database). */
+function filenameOf(knex: Knex): string {
+  const settings = (knex.client as { connectionSettings?: { filename?: string } }).connectionSettings;
+  return String(settings?.filename ?? '');
 }
 
 /**
@@ -86,7 +96,7 @@ export class SqliteAdapter extends DialectAdapterBase {
     return obj;
   }
 
-  normalize(obj: DriverQueryObject): ExecResult {
+  normalize(obj: KnexQueryObject): ExecResult {
     const ctx = (obj.context ?? {}) as RunContext;
     if (Array.isArray(obj.response)) {
       const rows = obj.response as Record<string, unknown>[];
@@ -105,6 +115,20 @@ export class SqliteAdapter extends DialectAdapterBase {
   // SQLITE_ERROR with `no such column: version` (reads, WHERE) or `table t has no column named version` (INSERT).
   override missingColumn(err: unknown): string | undefined {
     return DialectAdapterBase.columnIn(err, /no such column: ([\w."]+)|has no column named ([\w"]+)/)?.replace(/"/g, '');
+  }
+
+  // A file has one lock, whatever the migrations table: SQLite has no named
+  // locks. A memory database lives on one connection of one process: no
+  // other runner can reach it.
+  migrationLock(knex: Knex, _name: string): MigrationLock {
+    const filename = filenameOf(knex);
+    return isMemory(filename) ? new NoMigrationLock() : new SqliteMigrationLock(filename);
+  }
+
+  // Opening a SQLite file that is not there creates it (and its folder must exist).
+  override databaseExists(knex: Knex): boolean {
+    const filename = filenameOf(knex);
+    return isMemory(filename) || fs.existsSync(filename);
   }
 
   override classifyError(err: unknown): ErrorClassification | undefined {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { DedicatedConnection } from './dedicated-connection';
-import type { MigrationLock } from './migration-lock';
+import { DedicatedConnection } from '../dedicated-connection';
+import type { DialectAdapter } from '../dialect-adapter';
+import type { MigrationLock } from '../migration-lock';
 
 // mysql2 answers a raw query with [rows, fields].
 type Rows<T> = [T[], unknown];
@@ -23,8 +24,8 @@ export class MysqlMigrationLock implements MigrationLock {
   #lockName: string | undefined;
   #held = false;
 
-  constructor(knex: Knex, name: string) {
-    this.#connection = new DedicatedConnection(knex);
+  constructor(knex: Knex, name: string, adapter: DialectAdapter) {
+    this.#connection = new DedicatedConnection(knex, adapter);
     this.#name = name;
   }
 

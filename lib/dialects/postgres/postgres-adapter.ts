@@ -1,9 +1,12 @@
 import type { Knex } from 'knex';
+import type { MigrationLock } from '../migration-lock';
+import { PostgresMigrationLock } from './postgres-migration-lock';
 import { PostgresClient } from './postgres-client';
-import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from './prepared-statements-option';
-import type { UnavailableReason } from '../errors';
+import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
+import type { UnavailableReason } from '../../errors';
 import { postgresVersionTriggers } from './postgres-version-triggers';
-import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexClientQuery, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
+import { DialectAdapterBase, MAX_PREPARED_PER_CONNECTION } from '../dialect-adapter-base';
+import type { DateRange, ErrorClassification, ExecResult, KnexClientQuery, KnexQueryObject, StatementToRun } from '../dialect-adapter';
 
 // SQLSTATEs that mean "run the transaction again". PostgreSQL aborts the
 // whole transaction on each of them (later statements fail with 25P02), and a
@@ -189,7 +192,7 @@ export class PostgresAdapter extends DialectAdapterBase {
    * client passes `options` on to node-postgres, which parses a name once
    * per connection, so the server skips parsing and planning afterwards.
    */
-  override async run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject> {
+  override async run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<KnexQueryObject> {
     if (!this.#named) return super.run(client, connection, stmt);
     try {
       return await this.#runNamed(client, connection, stmt);
@@ -219,7 +222,7 @@ export class PostgresAdapter extends DialectAdapterBase {
     }
   }
 
-  async #runNamed(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<DriverQueryObject> {
+  async #runNamed(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<KnexQueryObject> {
     const name = statementName(stmt.sql);
     if (!mayName(connection, name)) return super.run(client, connection, stmt);
     const obj = this.queryObject(stmt);
@@ -233,7 +236,7 @@ export class PostgresAdapter extends DialectAdapterBase {
     }
   }
 
-  normalize(obj: DriverQueryObject): ExecResult {
+  normalize(obj: KnexQueryObject): ExecResult {
     const r = obj.response as PgResult;
     return DialectAdapterBase.result(r.rowCount ?? 0, r.rows);
   }
@@ -241,6 +244,10 @@ export class PostgresAdapter extends DialectAdapterBase {
   // 42703 undefined_column: `column "version" does not exist` (of relation "t", for an INSERT).
   override missingColumn(err: unknown): string | undefined {
     return (err as { code?: unknown } | null)?.code === '42703' ? DialectAdapterBase.columnIn(err, /column "([^"]+)"/) : undefined;
+  }
+
+  migrationLock(knex: Knex, name: string): MigrationLock {
+    return new PostgresMigrationLock(knex, name, this);
   }
 
   override classifyError(err: unknown): ErrorClassification | undefined {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { UsageError } from '../errors';
-import { CatalogTrigger, rawRows, splitTable, TriggerStatus, VersionTriggerDialect, VersionTriggerTarget } from './version-trigger-dialect';
+import { UsageError } from '../../errors';
+import { CatalogTrigger, rawRows, splitTable, TriggerStatus, VersionTriggerDialect, VersionTriggerTarget } from '../version-trigger-dialect';
 
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 

@@ -1,9 +1,12 @@
 import type { Knex } from 'knex';
-import { UnavailableReason, UsageError } from '../errors';
+import type { MigrationLock } from '../migration-lock';
+import { MysqlMigrationLock } from './mysql-migration-lock';
+import { UnavailableReason, UsageError } from '../../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
-import { DateRange, DialectAdapterBase, DriverQueryObject, ErrorClassification, ExecResult, KnexQueryObject, MAX_PREPARED_PER_CONNECTION, StatementToRun } from './dialect-adapter';
+import { DialectAdapterBase, MAX_PREPARED_PER_CONNECTION } from '../dialect-adapter-base';
+import type { DateRange, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
 import { MysqlClient } from './mysql-client';
-import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from './prepared-statements-option';
+import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
 const FOUND_ROWS = 0x2;
@@ -192,7 +195,7 @@ export class MysqlAdapter extends DialectAdapterBase {
     return obj;
   }
 
-  normalize(obj: DriverQueryObject): ExecResult {
+  normalize(obj: KnexQueryObject): ExecResult {
     const [rows] = obj.response as [unknown, unknown];
     if (Array.isArray(rows)) return DialectAdapterBase.result(rows.length, rows as Record<string, unknown>[]);
     const header = rows as ResultHeader;
@@ -202,6 +205,10 @@ export class MysqlAdapter extends DialectAdapterBase {
   // 1054 ER_BAD_FIELD_ERROR: `Unknown column 't.version' in 'where clause'`.
   override missingColumn(err: unknown): string | undefined {
     return (err as { errno?: unknown } | null)?.errno === 1054 ? DialectAdapterBase.columnIn(err, /Unknown column '([^']+)'/) : undefined;
+  }
+
+  migrationLock(knex: Knex, name: string): MigrationLock {
+    return new MysqlMigrationLock(knex, name, this);
   }
 
   override classifyError(err: unknown): ErrorClassification | undefined {

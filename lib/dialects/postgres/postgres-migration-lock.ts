@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { DedicatedConnection } from './dedicated-connection';
-import type { MigrationLock } from './migration-lock';
+import { DedicatedConnection } from '../dedicated-connection';
+import type { DialectAdapter } from '../dialect-adapter';
+import type { MigrationLock } from '../migration-lock';
 
 interface PgRows<T> {
   rows: T[];
@@ -34,8 +35,8 @@ export class PostgresMigrationLock implements MigrationLock {
   readonly #keys: [number, number];
   #held = false;
 
-  constructor(knex: Knex, name: string) {
-    this.#connection = new DedicatedConnection(knex);
+  constructor(knex: Knex, name: string, adapter: DialectAdapter) {
+    this.#connection = new DedicatedConnection(knex, adapter);
     this.#keys = [key('knex-concurrency:migrate'), key(name)];
   }
 

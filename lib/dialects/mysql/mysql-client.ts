@@ -1,16 +1,9 @@
 import type { Knex } from 'knex';
+import type { KnexQueryObject } from '../dialect-adapter';
 
 // Knex exposes its dialect clients only as CommonJS modules without types.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const KnexMysql2Client: new (config: Knex.Config) => object = require('knex/lib/dialects/mysql2');
-
-interface KnexQueryObject {
-  sql: string;
-  bindings: readonly unknown[];
-  /** Set by `MysqlAdapter` for the library's writes: run them as server-side prepared statements. */
-  prepare?: boolean;
-  response?: unknown;
-}
 
 interface Mysql2Connection {
   execute(sql: string, values: readonly unknown[], cb: (err: Error | null, result: unknown, fields: unknown) => void): void;

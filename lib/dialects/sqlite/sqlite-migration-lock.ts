@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { Database as SqliteDatabase } from 'sqlite3';
-import type { MigrationLock } from './migration-lock';
+import type { MigrationLock } from '../migration-lock';
 
 const SQLITE_BUSY = 'SQLITE_BUSY';
 

@@ -1,4 +1,4 @@
-import { MAX_PREPARED_PER_CONNECTION } from './dialect-adapter';
+import { MAX_PREPARED_PER_CONNECTION } from '../dialect-adapter-base';
 
 /** The part of a node-sqlite3 `Statement` the cache uses. */
 interface SqliteStatement {

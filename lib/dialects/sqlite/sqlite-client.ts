@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { KnexQueryObject } from '../dialect-adapter';
 import { SqliteConnection, SqliteStatementCache } from './sqlite-statement-cache';
 
 // Knex exposes its dialect clients only as CommonJS modules without types.
@@ -8,17 +9,6 @@ const KnexSqliteTransaction: new (...args: unknown[]) => KnexTransactionInternal
 
 interface KnexTransactionInternals {
   query(conn: unknown, sql: string): Promise<unknown>;
-}
-
-interface KnexQueryObject {
-  sql: string;
-  bindings: readonly unknown[];
-  method: string;
-  returning?: unknown;
-  /** Set by `SqliteAdapter` for the library's own statements: run them on a kept statement. */
-  prepare?: boolean;
-  response?: unknown;
-  context?: unknown;
 }
 
 interface KnexClientInternals {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { CatalogTrigger, rawRows, splitTable, TriggerStatus, VersionTriggerDialect, VersionTriggerTarget } from './version-trigger-dialect';
+import { CatalogTrigger, rawRows, splitTable, TriggerStatus, VersionTriggerDialect, VersionTriggerTarget } from '../version-trigger-dialect';
 
 const q = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
 
