@@ -20,7 +20,8 @@ export async function isChanged(instance: Model): Promise<boolean> {
   if (uncertain) return true;
   const session = db.session('isChanged()');
   try {
-    const actual = await currentVersion(db, session, meta, pk);
+    // On the primary (never a replica) and, on a cluster, as of every commit before it.
+    const actual = await currentVersion(db, session, meta, pk, true);
     return actual === null || actual !== version;
   } finally {
     session.end();

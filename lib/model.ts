@@ -335,7 +335,9 @@ export class Model {
     if (pk === undefined) throw uncertainError(meta, pk, 'refreshed');
     const session = db.session(`${meta.modelName}.refresh()`);
     try {
-      const row = await selectByPk(db, session, meta, pk);
+      // On the primary (never a replica) and, on a cluster, as of every commit
+      // before it: an older version would only make the next save conflict again.
+      const row = await selectByPk(db, session, meta, pk, true);
       if (row === undefined) throw new DoesNotExist(meta.modelName, pk);
       this.#remember(session);
       this.#values = meta.hydrate(row);

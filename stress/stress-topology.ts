@@ -9,8 +9,9 @@ import type { ConnectTarget } from '../lib';
  * - `replicas`: `PG_PRIMARY_URL` and `PG_REPLICA_URLS`; every process reads
  *   from the replicas and writes to the primary;
  * - `serializable`: PostgreSQL (the test server, or `--url`) with every
- *   increment in a SERIALIZABLE transaction, as CockroachDB and YugabyteDB
- *   run them: conflicts then come as 40001, at the UPDATE or at COMMIT.
+ *   save in a SERIALIZABLE transaction, as CockroachDB and YugabyteDB run
+ *   them: conflicts then come as 40001, at the UPDATE or at COMMIT. Half the
+ *   workers read in the same transaction, half before it (see the worker).
  */
 export type TopologyName = 'galera' | 'replicas' | 'serializable';
 

@@ -26,13 +26,12 @@ export function connectTopology(target: Topology, logger: Partial<DatabaseLogger
   const topology = checkTopology(target);
   const targets = topology.kind === 'nodes' ? topology.nodes : [...(topology.primary === undefined ? [] : [topology.primary]), ...topology.replicas];
   const configs = targets.map((t) => (typeof t === 'string' ? configForUrl(t) : t));
-  let adapter = adapterForConfig(configs[0]!);
+  const adapter = adapterForConfig(configs[0]!, topology.kind === 'nodes');
   for (const [i, config] of configs.entries()) {
     const name = adapterForConfig(config).name;
     if (name !== adapter.name) throw new UsageError(`connect(): every server of a topology must be the same database; ${labelOf(targets[i]!)} is ${name}, ${labelOf(targets[0]!)} is ${adapter.name}`);
   }
   if (adapter.name === 'sqlite') throw new UsageError('connect(): SQLite has no replicas or nodes; connect to its file with a URL');
-  if (topology.kind === 'nodes') adapter = (adapter as Partial<{ forMultiPrimary(): DialectAdapter }>).forMultiPrimary?.() ?? adapter; // TEMP until shape merge
   const warn = (m: string): void => (logger?.warn ?? consoleLogger.warn)(m);
   const members: Member[] = configs.map((config, i) => {
     const log = config.log ?? knexLog(logger ?? (config.debug ? { ...consoleLogger, debug: (m: string) => console.log(m) } : consoleLogger));
