@@ -24,7 +24,8 @@ import { formatReport, passed } from './print-report';
 import { FAULT_MODES, FaultMode } from './fault-injector';
 import { PrivateServer } from './private-server';
 import { runStress, StressOptions } from './run-stress';
-import { stressTopology, TOPOLOGIES, type TopologyName } from './stress-topology';
+import { MemberCut } from './member-cut';
+import { memberToCut, stressTopology, TOPOLOGIES, withCutMember, type TopologyName } from './stress-topology';
 import { STRESS_KINDS, stressKind } from './version-kinds';
 
 const USAGE =
@@ -52,7 +53,9 @@ function parse(argv: readonly string[]): { runs: StressOptions[]; json: boolean;
   if (topologyName !== undefined && !TOPOLOGIES.includes(topologyName as TopologyName)) throw new Error(`--topology takes ${TOPOLOGIES.join('|')}\n${USAGE}`);
   const topology = topologyName === undefined ? undefined : stressTopology(topologyName as TopologyName);
   if (topology !== undefined && values.has('--dialect') && values.get('--dialect') !== topology.dialect) throw new Error(`--topology ${topology.name} runs on ${topology.dialect}, not ${values.get('--dialect')}`);
-  if (topology !== undefined && values.has('--faults')) throw new Error('--topology and --faults cannot be combined yet');
+  if (topology !== undefined && values.has('--faults') && (topology.name === 'serializable' || values.get('--faults') !== 'refuse')) {
+    throw new Error('with --topology, faults cut one member off its clients: use --topology galera|replicas --faults refuse');
+  }
   const dialect = values.get('--dialect') ?? topology?.dialect;
   if (dialect !== 'sqlite' && dialect !== 'postgres' && dialect !== 'mysql') throw new Error(USAGE);
   const selfTest = on.has('--self-test');
@@ -82,10 +85,18 @@ function parse(argv: readonly string[]): { runs: StressOptions[]; json: boolean;
 }
 
 async function main(): Promise<number> {
-  const { runs, json, port } = parse(process.argv.slice(2));
+  const parsed = parse(process.argv.slice(2));
+  const { json, port } = parsed;
+  let runs = parsed.runs;
   const first = runs[0]!;
   let server: PrivateServer | undefined;
-  if (first.faults !== undefined && first.dialect !== 'sqlite') {
+  let cut: MemberCut | undefined;
+  const member = first.faults !== undefined && first.topology !== undefined ? memberToCut(first.topology) : undefined;
+  if (member !== undefined) {
+    cut = await MemberCut.create(member.url, member.name);
+    if (!json) console.log(`${member.name} reached through a cut-off proxy at ${cut.url}`);
+    runs = runs.map((r) => ({ ...r, topology: withCutMember(r.topology!, cut!.url), server: cut }));
+  } else if (first.faults !== undefined && first.dialect !== 'sqlite') {
     server = await PrivateServer.create(first.dialect, port);
     const stop = (): void => {
       void server!.destroy().finally(() => process.exit(130));
@@ -98,13 +109,14 @@ async function main(): Promise<number> {
   try {
     let ok = true;
     for (const options of runs) {
-      const report = await runStress({ ...options, server });
+      const report = await runStress({ ...options, server: options.server ?? server });
       console.log(json ? JSON.stringify({ ...report, pass: passed(report) }) : `${formatReport(report)}\n`);
       ok &&= passed(report);
     }
     return ok ? 0 : 1;
   } finally {
     await server?.destroy();
+    await cut?.destroy();
   }
 }
 

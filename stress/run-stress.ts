@@ -3,8 +3,7 @@ import { availabilityOf, TestDialectName } from '../spec/support/dialects';
 import { checkHistory, CheckResult, RowState } from './check-history';
 import { counterModel, createCounters } from './counter-model';
 import { faultChecks, FaultFigures, faultFigures } from './fault-figures';
-import { FaultPlan, injectFaults } from './fault-injector';
-import type { PrivateServer } from './private-server';
+import { FaultPlan, FaultTarget, injectFaults } from './fault-injector';
 import { StressProcesses } from './stress-processes';
 import type { WorkerResult } from './stress-worker';
 import type { StressTopology } from './stress-topology';
@@ -28,7 +27,7 @@ export interface StressOptions {
   readonly keep?: boolean;
   /** Fault injection; PostgreSQL and MySQL need `server`, a private server the faults may strike. */
   readonly faults?: FaultPlan;
-  readonly server?: PrivateServer;
+  readonly server?: FaultTarget;
   /** A cluster the processes spread over (see stress-topology.ts). */
   readonly topology?: StressTopology;
 }

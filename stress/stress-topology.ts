@@ -26,6 +26,8 @@ export interface StressTopology {
   readonly replicas?: readonly string[];
   /** Increments run in transactions at this isolation level. */
   readonly isolation?: 'serializable';
+  /** Where the processes (not the parent) reach the primary, when not at `url` (a member cut off by faults). */
+  readonly workerPrimary?: string;
 }
 
 function urls(name: string): string[] {
@@ -55,6 +57,24 @@ export function connectTargetFor(topology: StressTopology, url: string, process:
     const n = topology.nodes.length;
     return { nodes: Array.from({ length: n }, (_, i) => topology.nodes![(process + i) % n]!) };
   }
-  if (topology.replicas !== undefined) return { primary: url, replicas: topology.replicas };
+  if (topology.replicas !== undefined) return { primary: topology.workerPrimary ?? url, replicas: topology.replicas };
   return url;
+}
+
+/**
+ * The topology the processes see while faults cut one member off (see
+ * member-cut.ts): Galera's first node (processes 0 and 3 are pinned to it
+ * and must fail over), or the PostgreSQL primary (writes fail typed while
+ * reads stay on the replica). `cutUrl` reaches that member through the cut.
+ */
+export function withCutMember(topology: StressTopology, cutUrl: string): StressTopology {
+  if (topology.nodes !== undefined) return { ...topology, nodes: [cutUrl, ...topology.nodes.slice(1)] };
+  return { ...topology, workerPrimary: cutUrl };
+}
+
+/** The member faults cut off, and its name for the report. */
+export function memberToCut(topology: StressTopology): { url: string; name: string } | undefined {
+  if (topology.nodes !== undefined) return { url: topology.nodes[0]!, name: 'Galera node 1' };
+  if (topology.replicas !== undefined) return { url: topology.url!, name: 'the PostgreSQL primary' };
+  return undefined;
 }

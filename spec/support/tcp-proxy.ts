@@ -8,31 +8,30 @@ import * as net from 'node:net';
 export class TcpProxy {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
+  #port = 0;
 
-  private constructor(server: net.Server) {
-    this.#server = server;
-  }
-
-  static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
-    const server = net.createServer();
-    const proxy = new TcpProxy(server);
-    server.on('connection', (client) => {
+  private constructor(targetPort: number, targetHost: string) {
+    this.#server = net.createServer((client) => {
       const upstream = net.connect(targetPort, targetHost);
       for (const s of [client, upstream]) {
-        proxy.#sockets.add(s);
+        this.#sockets.add(s);
         s.on('error', () => undefined);
-        s.on('close', () => proxy.#sockets.delete(s));
+        s.on('close', () => this.#sockets.delete(s));
       }
       client.pipe(upstream).pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  }
+
+  static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+    const proxy = new TcpProxy(targetPort, targetHost);
+    await proxy.resume();
     return proxy;
   }
 
   get port(): number {
-    return (this.#server.address() as net.AddressInfo).port;
+    return this.#port;
   }
 
   /** Stops listening (new connections are refused) and cuts the open ones. */
@@ -40,5 +39,17 @@ export class TcpProxy {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const s of this.#sockets) s.destroy();
     await closed;
+  }
+
+  /** Listens again, on the port it had (a free one the first time). */
+  async resume(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#port, '127.0.0.1', () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#port = (this.#server.address() as net.AddressInfo).port;
   }
 }
