@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import knexFactory, { Knex } from 'knex';
-import { connect, Database, DoesNotExist, isChanged, RecordDeletedError, RecordModifiedError, UsageError } from '../lib';
+import { connect, Database, DatabaseUnavailableError, DoesNotExist, isChanged, RecordDeletedError, RecordModifiedError, UsageError } from '../lib';
 import { describeCluster } from './support/clusters';
 import { rejection } from './support/expect-error';
 import { createProductTable, productModel, VERSION_KINDS, type ProductClass } from './support/models';
+import { TcpProxy } from './support/tcp-proxy';
 
 // A primary with a streaming replica. The replica's replay is paused around
 // the checks that need it behind, so "stale" is certain, not a race: a read
@@ -136,6 +137,36 @@ describeCluster('replicas', 'connect({ primary, replicas })', (cluster) => {
       expect(warnings.some((w) => /127\.0\.0\.1:1\/nowhere is unreachable \(refused\)/.test(w)), warnings.join('\n')).to.equal(true);
     } finally {
       await Promise.all([spread.close(), deadOnly.close()]);
+    }
+  });
+
+  it('when the primary dies, writes fail typed with nothing written, replica reads keep working, and writes resume when it is back', async function () {
+    const p = await Product.create({ name: 'bench', stock: 1 });
+    await replicaHas(p.id);
+    const u = new URL(cluster().primary);
+    const proxy = await TcpProxy.start(Number(u.port));
+    u.port = String(proxy.port);
+    const viaProxy = connect({ primary: u.toString(), replicas: cluster().replicas }, { log: { warn: () => undefined } });
+    try {
+      const V = productModel(viaProxy, TABLE, VERSION_KINDS[0]!);
+      const copy = await V.get(p.id);
+      copy.stock = 2;
+      await copy.save();
+      await proxy.kill();
+      await new Promise((r) => setTimeout(r, 50));
+      copy.stock = 3;
+      const down = await rejection(copy.save(), DatabaseUnavailableError);
+      expect(down.reason).to.equal('refused');
+      expect(copy.stock, 'the instance keeps its change').to.equal(3);
+      await rejection(viaProxy.primary(() => V.get(p.id)), DatabaseUnavailableError);
+      await waitFor(async () => (await V.get(p.id)).stock === 2);
+      expect(await V.query().where({ id: p.id }).count(), 'plain reads stay on the replica').to.equal(1);
+      await proxy.resume();
+      await copy.save();
+      expect((await primary(TABLE).where({ id: p.id }))[0].stock).to.equal(3);
+    } finally {
+      await viaProxy.close();
+      await proxy.kill();
     }
   });
 
