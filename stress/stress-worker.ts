@@ -122,11 +122,12 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
     });
 
     /**
-     * At SERIALIZABLE (--topology serializable), even workers read and write
-     * in one transaction (the database itself refuses the lost update, with
-     * 40001); odd ones read outside it and write in one, as a web form's
-     * save does, where only the version check stands between them and a lost
-     * update (so the self-test can catch losses).
+     * At SERIALIZABLE (--topology serializable), half the workers (process +
+     * worker number even) read and write in one transaction (the database
+     * itself refuses the lost update, with 40001); the other half read
+     * outside it and write in one, as a web form's save does, where only the
+     * version check stands between them and a lost update (so the self-test
+     * can catch losses).
      */
     const increment = async (token: string, inTransaction: boolean, w: number): Promise<Ack> => {
       const row = task.rowIds[Math.floor(Math.random() * task.rowIds.length)]!;
@@ -145,7 +146,7 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
         }
         try {
           const write = (): Promise<void> => (task.selfTest ? disableConcurrency(() => c.save()) : c.save());
-          await (isolation !== undefined && w % 2 === 1 ? db.transaction(write, { isolationLevel: isolation }) : write());
+          await (isolation !== undefined && (task.process + w) % 2 === 1 ? db.transaction(write, { isolationLevel: isolation }) : write());
         } catch (err) {
           if (err instanceof RetryableError) result.retryable++;
           else if (err instanceof RecordModifiedError) result.conflicts++;
@@ -158,7 +159,7 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
         }
         ack = { row, token, from, to: c.version };
       };
-      const run = isolation !== undefined && w % 2 === 0 ? () => db.transaction(once, { isolationLevel: isolation }) : inTransaction ? () => db.transaction(once) : once;
+      const run = isolation !== undefined && (task.process + w) % 2 === 0 ? () => db.transaction(once, { isolationLevel: isolation }) : inTransaction ? () => db.transaction(once) : once;
       await retryOnConflict(run, { attempts: task.attempts });
       // Committed, not yet acknowledged (an application replying to its client): a kill now leaves an applied write of unknown outcome.
       if (inTransaction && task.holdMs > 0) await sleep(Math.random() * task.holdMs);
