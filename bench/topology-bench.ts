@@ -165,7 +165,12 @@ async function galera(o: TopologyBenchOptions, log: (line: string) => void): Pro
         const hot = ids.slice(0, 3);
         const own = ids.slice(3);
         // Each worker keeps its own instance: an uncontended save is one CAS.
-        const mine = async (C: typeof Counter, w: number) => C.get(own[w]!);
+        // refresh(): a plain get() on another node than the last writer's may still hold the version before.
+        const mine = async (C: typeof Counter, w: number) => {
+          const c = await C.get(own[w]!);
+          await c.refresh();
+          return c;
+        };
         const saves = (pick: (w: number) => typeof Counter): (() => Promise<Rate>) => async () => {
           const held = await Promise.all(Array.from({ length: o.workers }, (_, w) => mine(pick(w), w)));
           return timed(o.seconds, o.workers, async (w) => {
