@@ -119,6 +119,31 @@ describeCluster('galera', 'connect({ nodes }) on Galera', (cluster) => {
     expect(wins).to.equal(20);
   });
 
+  it('a save on node A racing a save on node B in transactions: one commits, the other is a typed conflict with its instance restored', async function () {
+    const [n1, n2, n3] = cluster().nodes as [string, string, string];
+    const a = open([n1, n2, n3]);
+    const b = open([n2, n3, n1]);
+    const row = await a.Product.create({ name: 'race-trx', stock: 0 });
+    for (let round = 1; round <= 10; round++) {
+      const x = await a.Product.get(row.id);
+      await x.refresh();
+      const y = await b.Product.get(row.id);
+      await y.refresh();
+      const held = x.version;
+      expect(y.version).to.equal(held);
+      x.stock = round * 10 + 1;
+      y.stock = round * 10 + 2;
+      const results = await Promise.allSettled([a.db.transaction(() => x.save()), b.db.transaction(() => y.save())]);
+      expect(results.filter((r) => r.status === 'fulfilled'), `round ${round}`).to.have.length(1);
+      const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(lost.reason).to.satisfy((e: unknown) => e instanceof RecordModifiedError || e instanceof RetryableError, String(lost.reason));
+      const [winner, loser] = results[0]!.status === 'fulfilled' ? [x, y] : [y, x];
+      expect(loser.version, 'the loser is back at the version it held').to.equal(held);
+      await loser.refresh();
+      expect([loser.stock, loser.version]).to.deep.equal([winner.stock, winner.version]);
+    }
+  });
+
   it('refresh(), isChanged() and a conflict read on node A see a save just committed on node B (wsrep_sync_wait)', async function () {
     const [n1, n2, n3] = cluster().nodes as [string, string, string];
     const a = open([n1, n2, n3]);
