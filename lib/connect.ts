@@ -3,6 +3,7 @@ import { Database } from './database';
 import { adapterForConfig, adapterForKnex, configForUrl } from './dialects/adapter-for';
 import type { PreparedStatementsOption } from './dialects/prepared-statements-option';
 import { UsageError } from './errors';
+import { letIdlePoolExit } from './idle-pool';
 import { consoleLogger, DatabaseLogger, knexLog } from './knex-log';
 import { connectTopology } from './topology/connect-topology';
 import { singleRouter } from './topology/router';
@@ -12,15 +13,24 @@ import { typeAcquireFailures } from './typed-acquire';
 /** A database URL, a Knex config object (with the library's own options, if any), or a Knex instance. */
 export type ConnectTarget = string | (Knex.Config & PreparedStatementsOption) | Knex | Topology;
 
-/** Options of `connect()` for a URL or a Knex config. */
+/** Options of `connect()`. */
 export interface ConnectOptions {
   /**
    * Where what Knex and the drivers would print goes, one line per message
    * (default: warnings and errors on the console, and nothing for failed or
    * dead connections, which reach the caller as typed errors). A `log` in a
-   * Knex config object takes precedence.
+   * Knex config object takes precedence. Not for a Knex instance, which
+   * keeps its own logging.
    */
   readonly log?: Partial<DatabaseLogger>;
+  /**
+   * Before a model's first statement on this database, check that its
+   * table exists, that every field has a column and that the version column
+   * is a bigint, once per model (default `true`): a mismatch is a
+   * `SchemaMismatchError` naming the migration call that fixes it, not the
+   * driver's error. It reads the catalog once per model; `false` skips it.
+   */
+  readonly schemaCheck?: boolean;
 }
 
 function isKnex(target: unknown): target is Knex {
@@ -53,6 +63,9 @@ function isKnex(target: unknown): target is Knex {
  * messages go through `options.log`, one line each: nothing prints a stack
  * trace on its own.
  *
+ * A model's first statement on the database is preceded by a cheap check
+ * of its table (see `ConnectOptions.schemaCheck`).
+ *
  * Behind PgBouncer in transaction pooling mode (or a MySQL proxy that
  * multiplexes connections), turn the library's server-side prepared
  * statements off: `?preparedStatements=false` in the URL, or
@@ -70,15 +83,16 @@ function isKnex(target: unknown): target is Knex {
  * ```
  */
 export function connect(target: ConnectTarget, options: ConnectOptions = {}): Database {
+  if (options.schemaCheck !== undefined && typeof options.schemaCheck !== 'boolean') throw new UsageError(`connect(): schemaCheck is true or false, not ${String(options.schemaCheck)}`);
   if (isKnex(target)) {
     if (options.log !== undefined) throw new UsageError('connect(knex, { log }): a Knex instance you built keeps its own logging; set `log` in its config instead');
     const adapter = adapterForKnex(target);
     adapter.checkKnex(target);
-    return new Database(singleRouter(target), adapter, false);
+    return new Database(singleRouter(target), adapter, false, options.schemaCheck !== false);
   }
   if (isTopology(target)) {
     const { router, adapter } = connectTopology(target, options.log);
-    return new Database(router, adapter, true);
+    return new Database(router, adapter, true, options.schemaCheck !== false);
   }
   let config: Knex.Config;
   if (typeof target === 'string') config = configForUrl(target);
@@ -89,5 +103,6 @@ export function connect(target: ConnectTarget, options: ConnectOptions = {}): Da
   const logger = options.log ?? (config.debug ? { ...consoleLogger, debug: (m: string) => console.log(m) } : consoleLogger);
   const knex = knexFactory(adapter.prepareConfig({ ...config, log: config.log ?? knexLog(logger) }));
   typeAcquireFailures(knex, adapter);
-  return new Database(singleRouter(knex), adapter, true);
+  letIdlePoolExit(knex);
+  return new Database(singleRouter(knex), adapter, true, options.schemaCheck !== false);
 }

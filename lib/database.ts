@@ -35,6 +35,8 @@ export class Database {
   readonly adapter: DialectAdapter;
   readonly #ownsKnex: boolean;
   readonly #router: Router;
+  /** @internal Whether a model's first statement here is preceded by a check of its table (see `schemaAtFirstUse`). */
+  readonly checksSchema: boolean;
   readonly #checkedConnections = new WeakSet<object>();
   /** Statements outside transactions that need the primary (writes, reads of the latest row). */
   readonly #autocommit: Session;
@@ -45,9 +47,10 @@ export class Database {
   readonly monitor = new ConcurrencyMonitor();
 
   /** @internal Use `connect()`. */
-  constructor(router: Router, adapter: DialectAdapter, ownsKnex: boolean) {
+  constructor(router: Router, adapter: DialectAdapter, ownsKnex: boolean, checksSchema = true) {
     this.#router = router;
     this.knex = router.writer ?? router.reader;
+    this.checksSchema = checksSchema;
     this.adapter = adapter;
     this.dialect = adapter.name;
     this.#ownsKnex = ownsKnex;

@@ -2,6 +2,7 @@ import knexFactory, { Knex } from 'knex';
 import { adapterForConfig, configForUrl } from '../dialects/adapter-for';
 import type { DialectAdapter } from '../dialects/dialect-adapter';
 import { UsageError } from '../errors';
+import { letIdlePoolExit } from '../idle-pool';
 import { consoleLogger, knexLog, type DatabaseLogger } from '../knex-log';
 import { redactUrl } from '../redact-url';
 import { typeAcquireFailures } from '../typed-acquire';
@@ -37,6 +38,7 @@ export function connectTopology(target: Topology, logger: Partial<DatabaseLogger
     const log = config.log ?? knexLog(logger ?? (config.debug ? { ...consoleLogger, debug: (m: string) => console.log(m) } : consoleLogger));
     const knex: Knex = knexFactory(adapter.prepareConfig({ ...config, log }));
     typeAcquireFailures(knex, adapter);
+    letIdlePoolExit(knex);
     return memberOf(knex, labelOf(targets[i]!));
   });
   const knexes = Object.freeze(members.map((m) => m.knex));
