@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { runStress, StressOptions, StressReport } from '../stress/run-stress';
-import type { StressTopology } from '../stress/stress-topology';
+import { MemberCut } from '../stress/member-cut';
+import { memberToCut, withCutMember, type StressTopology } from '../stress/stress-topology';
 import { STRESS_KINDS } from '../stress/version-kinds';
 import { describeCluster } from './support/clusters';
 import { forEachDialect } from './support/for-each-dialect';
@@ -47,6 +48,48 @@ describeCluster('replicas', 'no lost update reading from a replica (npm run stre
   };
   it('4 processes reading from the replica, writing to the primary: every acknowledged increment is kept', async () => expectNoLoss(await run(false)));
   it('self-test: with the version check disabled, the checker catches lost updates', async () => expectCaught(await run(true)));
+});
+
+/** The same run while one member (Galera node 1, or the primary) is cut off its clients twice (npm run stress -- --topology ... --faults refuse). */
+async function withFaults(dialect: 'postgres' | 'mysql', topology: StressTopology): Promise<StressReport> {
+  const member = memberToCut(topology)!;
+  const cut = await MemberCut.create(member.url, member.name);
+  try {
+    return await runStress({
+      ...options(dialect, topology.url!, withCutMember(topology, cut.url)),
+      workers: 2,
+      server: cut,
+      faults: { mode: 'refuse', count: 2, settleMs: 800, downMs: 800 },
+    });
+  } finally {
+    await cut.destroy();
+  }
+}
+
+function expectSurvived(r: StressReport): void {
+  expect(r.errors).to.deep.equal([]);
+  for (const c of r.checks) expect(c.ok, `${c.name}: ${c.examples.join('; ')}`).to.equal(true);
+  expect(r.faults).to.have.length(2);
+  expect(r.successes).to.be.greaterThan(0);
+}
+
+describeCluster('galera', 'no lost update while a Galera node vanishes (npm run stress -- --topology galera --faults refuse, short form)', (cluster) => {
+  it('processes pinned to node 1 fail over to node 2; every check holds through 2 faults', async () => {
+    const nodes = cluster().nodes;
+    const r = await withFaults('mysql', { name: 'galera', dialect: 'mysql', url: nodes[0], nodes });
+    expectSurvived(r);
+    // No call found itself without a node: failover happens within the call that met the dead one.
+    expect(Object.keys(r.failuresByClass).filter((k) => k.startsWith('DatabaseUnavailableError'))).to.deep.equal([]);
+  });
+});
+
+describeCluster('replicas', 'no lost update while the primary vanishes (npm run stress -- --topology replicas --faults refuse, short form)', (cluster) => {
+  it('writes fail typed and are run again once the primary answers; every check holds through 2 faults', async () => {
+    const { primary, replicas } = cluster();
+    const r = await withFaults('postgres', { name: 'replicas', dialect: 'postgres', url: primary, replicas });
+    expectSurvived(r);
+    expect(Object.keys(r.failuresByClass).some((k) => k.startsWith('DatabaseUnavailableError')), JSON.stringify(r.failuresByClass)).to.equal(true);
+  });
 });
 
 forEachDialect('no lost update at SERIALIZABLE (npm run stress -- --topology serializable, short form)', (d) => {
