@@ -8,6 +8,7 @@ import { consoleLogger, DatabaseLogger, knexLog } from './knex-log';
 import { connectTopology } from './topology/connect-topology';
 import { singleRouter } from './topology/router';
 import { isTopology, type Topology } from './topology/topology';
+import { checkIsolation, type IsolationLevel } from './transactions/isolation';
 import { typeAcquireFailures } from './typed-acquire';
 
 /** A database URL, a Knex config object (with the library's own options, if any), or a Knex instance. */
@@ -31,6 +32,15 @@ export interface ConnectOptions {
    * driver's error. It reads the catalog once per model; `false` skips it.
    */
   readonly schemaCheck?: boolean;
+  /**
+   * The isolation level of every transaction this database opens (yours
+   * and the library's own); `db.transaction(fn, { isolation })` overrides
+   * it for one. Default: the database's own (PostgreSQL: read committed,
+   * MySQL/MariaDB: repeatable read). SQLite runs every transaction
+   * SERIALIZABLE, whatever is asked. Statements outside a transaction run
+   * at the database's default.
+   */
+  readonly isolation?: IsolationLevel;
 }
 
 function isKnex(target: unknown): target is Knex {
@@ -84,15 +94,16 @@ function isKnex(target: unknown): target is Knex {
  */
 export function connect(target: ConnectTarget, options: ConnectOptions = {}): Database {
   if (options.schemaCheck !== undefined && typeof options.schemaCheck !== 'boolean') throw new UsageError(`connect(): schemaCheck is true or false, not ${String(options.schemaCheck)}`);
+  const isolation = checkIsolation(options.isolation, 'connect()');
   if (isKnex(target)) {
     if (options.log !== undefined) throw new UsageError('connect(knex, { log }): a Knex instance you built keeps its own logging; set `log` in its config instead');
     const adapter = adapterForKnex(target);
     adapter.checkKnex(target);
-    return new Database(singleRouter(target), adapter, false, options.schemaCheck !== false);
+    return new Database(singleRouter(target), adapter, false, options.schemaCheck !== false, isolation);
   }
   if (isTopology(target)) {
     const { router, adapter } = connectTopology(target, options.log);
-    return new Database(router, adapter, true, options.schemaCheck !== false);
+    return new Database(router, adapter, true, options.schemaCheck !== false, isolation);
   }
   let config: Knex.Config;
   if (typeof target === 'string') config = configForUrl(target);
@@ -104,5 +115,5 @@ export function connect(target: ConnectTarget, options: ConnectOptions = {}): Da
   const knex = knexFactory(adapter.prepareConfig({ ...config, log: config.log ?? knexLog(logger) }));
   typeAcquireFailures(knex, adapter);
   letIdlePoolExit(knex);
-  return new Database(singleRouter(knex), adapter, true, options.schemaCheck !== false);
+  return new Database(singleRouter(knex), adapter, true, options.schemaCheck !== false, isolation);
 }

@@ -4,6 +4,7 @@ import { ConcurrencyMonitor, noteErrorDatabase, type ConcurrencyEventName, type 
 import { ConnectionLostError, DatabaseClosedError, KnexConcurrencyError, RetryableError, UsageError } from './errors';
 import { readsFromPrimary, withPrimaryReads } from './topology/primary-scope';
 import type { Router } from './topology/router';
+import type { IsolationLevel } from './transactions/isolation';
 import { discardConnection, runTransaction, type TransactionOptions } from './transactions/run-transaction';
 import { currentScope } from './transactions/scope';
 import { autocommitSession, openSession, type Session } from './transactions/session';
@@ -46,8 +47,12 @@ export class Database {
   /** @internal Contention counters and listeners (see `on()` and `stats()`). */
   readonly monitor = new ConcurrencyMonitor();
 
+  /** @internal The isolation level of the transactions it opens (`connect()`'s `isolation`); `undefined`: the database's default. */
+  readonly isolation: IsolationLevel | undefined;
+
   /** @internal Use `connect()`. */
-  constructor(router: Router, adapter: DialectAdapter, ownsKnex: boolean, checksSchema = true) {
+  constructor(router: Router, adapter: DialectAdapter, ownsKnex: boolean, checksSchema = true, isolation?: IsolationLevel) {
+    this.isolation = isolation;
     this.#router = router;
     this.knex = router.writer ?? router.reader;
     this.checksSchema = checksSchema;
@@ -111,7 +116,29 @@ export class Database {
    * back): its COMMIT would only roll back. A failed COMMIT is never
    * reported as success.
    *
-   * `fn` receives the Knex transaction for queries of your own.
+   * `fn` receives the Knex transaction for queries of your own. They run
+   * one at a time with the library's statements, and once a failure has
+   * ended the transaction they are refused with it, never run on their own
+   * (MariaDB, having rolled the transaction back at a deadlock or a Galera
+   * certification failure, would autocommit them).
+   *
+   * `options.isolation` (`'serializable'`, `'repeatable read'`, `'read
+   * committed'`) sets this transaction's level, instead of `connect()`'s
+   * `isolation`; Knex's own options (`isolationLevel`, `readOnly`) pass
+   * through. A conflict at that level (PostgreSQL's 40001 at an UPDATE or at
+   * COMMIT) is a `RetryableError`, the whole transaction rolled back.
+   *
+   * @example
+   * ```ts
+   * await retryOnConflict(() =>
+   *   db.transaction(async () => {
+   *     const [a, b] = await Promise.all([Account.get(1), Account.get(2)]);
+   *     a.balance -= 10;
+   *     b.balance += 10;
+   *     await Promise.all([a.save(), b.save()]);
+   *   }, { isolation: 'serializable' }),
+   * );
+   * ```
    */
   transaction<T>(fn: (trx: Knex.Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     if (this.#closed && findFrame(currentScope()?.frame, this) === undefined) return Promise.reject(new DatabaseClosedError('db.transaction()'));

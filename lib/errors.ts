@@ -69,8 +69,10 @@ export class RecordModifiedError<T extends Model = Model> extends KnexConcurrenc
     expectedVersion: number | null;
     actualVersion: number | null;
     message?: string;
+    /** The driver's error, when the database aborted the write rather than matching no row. */
+    cause?: unknown;
   }) {
-    super(details.message ?? RecordModifiedError.describe(details));
+    super(details.message ?? RecordModifiedError.describe(details), details.cause === undefined ? undefined : { cause: details.cause });
     hide(this, 'target', details.target);
     this.model = details.model;
     this.pk = details.pk;
@@ -214,7 +216,7 @@ export class RecordModifiedError<T extends Model = Model> extends KnexConcurrenc
 export class RecordDeletedError<T extends Model = Model> extends RecordModifiedError<T> {
   declare readonly actualVersion: null;
 
-  constructor(details: { target: object; model: string; pk: unknown; operation: Operation; expectedVersion: number | null }) {
+  constructor(details: { target: object; model: string; pk: unknown; operation: Operation; expectedVersion: number | null; cause?: unknown }) {
     const held = details.expectedVersion === null ? '' : ` (you held version ${details.expectedVersion})`;
     super({
       ...details,
@@ -351,7 +353,7 @@ export interface FailureDetails {
 
 const RETRY_CAUSES: Record<RetryReason, string> = {
   serialization: 'a concurrent transaction changed data this one read or wrote',
-  deadlock: 'the database broke a deadlock between transactions by aborting this one',
+  deadlock: 'the database aborted this transaction for a conflict with another (a deadlock, or on a Galera cluster a write to the same rows certified first on another node)',
   'lock-timeout': 'a lock held by another transaction was not released in time',
   busy: 'another connection holds the database write lock',
   'schema-changed': 'a table changed under a prepared statement (a migration altered a column), which is prepared again on the next run',
@@ -377,7 +379,7 @@ const RETRY_CAUSES: Record<RetryReason, string> = {
  *     const a = await Account.get(1);
  *     a.balance -= 10;
  *     await a.save();
- *   }, { isolationLevel: 'serializable' }),
+ *   }, { isolation: 'serializable' }),
  * );
  * ```
  */

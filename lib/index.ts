@@ -12,6 +12,7 @@ export type { DatabaseLogger } from './knex-log';
 export type { PreparedStatementsOption } from './dialects/prepared-statements-option';
 export { Database } from './database';
 export type { TransactionOptions } from './database';
+export type { IsolationLevel } from './transactions/isolation';
 export type { DialectName } from './dialects/dialect-adapter';
 
 // Models and queries
@@ -103,6 +104,7 @@ export {
   MigrationLoadError,
   MigrationIntegrityError,
   MigrationLockBusyError,
+  MigrationRefusedError,
   MigrationFailedError,
   MigrationTriggerError,
 } from './migrations/migration-errors';

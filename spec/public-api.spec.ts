@@ -30,6 +30,7 @@ const EXPORTS = [
   'MigrationIntegrityError',
   'MigrationLoadError',
   'MigrationLockBusyError',
+  'MigrationRefusedError',
   'MigrationTriggerError',
   'Migrator',
   'MissingTriggerError',

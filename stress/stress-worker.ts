@@ -107,8 +107,9 @@ export function failureName(err: unknown): string {
 }
 
 async function main(task: WorkerTask): Promise<WorkerResult> {
-  const db = connect(task.topology === undefined ? task.url : connectTargetFor(task.topology, task.url, task.process));
   const isolation = task.topology?.isolation;
+  // connect()'s isolation option: every transaction of this database runs at it.
+  const db = connect(task.topology === undefined ? task.url : connectTargetFor(task.topology, task.url, task.process), isolation === undefined ? {} : { isolation });
   const Counter = counterModel(db, task.table, stressKind(task.kind));
   const result: WorkerResult = { failed: 0, conflicts: 0, retryable: 0, runs: 0, acked: 0, unknown: 0, errors: [] };
   let stopping = false;
@@ -146,7 +147,7 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
         }
         try {
           const write = (): Promise<void> => (task.selfTest ? disableConcurrency(() => c.save()) : c.save());
-          await (isolation !== undefined && (task.process + w) % 2 === 1 ? db.transaction(write, { isolationLevel: isolation }) : write());
+          await (isolation !== undefined && (task.process + w) % 2 === 1 ? db.transaction(write) : write());
         } catch (err) {
           if (err instanceof RetryableError) result.retryable++;
           else if (err instanceof RecordModifiedError) result.conflicts++;
@@ -159,7 +160,7 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
         }
         ack = { row, token, from, to: c.version };
       };
-      const run = isolation !== undefined && (task.process + w) % 2 === 0 ? () => db.transaction(once, { isolationLevel: isolation }) : inTransaction ? () => db.transaction(once) : once;
+      const run = isolation !== undefined && (task.process + w) % 2 === 0 ? () => db.transaction(once) : inTransaction ? () => db.transaction(once) : once;
       await retryOnConflict(run, { attempts: task.attempts });
       // Committed, not yet acknowledged (an application replying to its client): a kill now leaves an applied write of unknown outcome.
       if (inTransaction && task.holdMs > 0) await sleep(Math.random() * task.holdMs);

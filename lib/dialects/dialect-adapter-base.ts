@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { IsolationLevel } from '../transactions/isolation';
 import type { UnavailableReason } from '../errors';
 import type { DateRange, DialectAdapter, DialectName, ErrorClassification, ExecResult, KnexClientQuery, KnexQueryObject, StatementToRun } from './dialect-adapter';
 import { queryWithDriver, type DriverCall } from './knex-query';
@@ -60,6 +61,11 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   // The SQL standard's form, which SQLite and PostgreSQL speak.
   insertDefaults(quotedTable: string): string {
     return `INSERT INTO ${quotedTable} DEFAULT VALUES`;
+  }
+
+  // Knex names the level in BEGIN (PostgreSQL) or in SET TRANSACTION before it (MySQL).
+  transactionIsolation(level: IsolationLevel): Knex.IsolationLevels | undefined {
+    return level;
   }
 
   prepareConfig(config: Knex.Config): Knex.Config {

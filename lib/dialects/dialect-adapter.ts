@@ -3,6 +3,7 @@ import type { MigrationLock } from './migration-lock';
 import type { BatchUpdateDialect } from './batch-update-dialect';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
 import type { RetryReason, UnavailableReason } from '../errors';
+import type { IsolationLevel } from '../transactions/isolation';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 
@@ -127,6 +128,12 @@ export interface DialectAdapter {
    * costs no round trip).
    */
   readonly batchUpdate: BatchUpdateDialect | undefined;
+  /**
+   * The `isolationLevel` Knex's BEGIN gets for a transaction that asks for
+   * `level`, or `undefined` where every transaction already runs at that
+   * level or a stronger one.
+   */
+  transactionIsolation(level: IsolationLevel): Knex.IsolationLevels | undefined;
   /**
    * Driver options (passed through Knex's `.options()`) that make a SELECT
    * return each row as an array of values in column order, or `undefined`

@@ -66,6 +66,22 @@ export class MigrationLockBusyError extends MigrationError {
 }
 
 /**
+ * `bin/migrate` will not change the schema through this connection, because
+ * it would be unsafe or impossible there: a PostgreSQL replica (read-only,
+ * in recovery), or a Galera node that cannot apply DDL to the whole cluster.
+ * `reason` says which and what to do. Nothing was done.
+ */
+export class MigrationRefusedError extends MigrationError {
+  /** Why, and what to do instead. */
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super(`migrations refused: ${reason}. Nothing was done.`);
+    this.reason = reason;
+  }
+}
+
+/**
  * A migration threw. `applied` lists what this run applied and kept; on a
  * database whose DDL rolls back (PostgreSQL, SQLite) the failed migration left
  * nothing behind, elsewhere (`partial`) it may be half-applied. The original

@@ -1,5 +1,5 @@
 import type { Database } from '../database';
-import { DatabaseValueError, Operation, RecordDeletedError, RecordModifiedError } from '../errors';
+import { DatabaseValueError, Operation, RecordDeletedError, RecordModifiedError, RetryableError } from '../errors';
 import type { ModelMeta } from '../model-meta';
 import type { Session } from '../transactions/session';
 import { noteCurrentRow } from '../report-conflict';
@@ -40,4 +40,48 @@ export async function conflict(
   const err = new RecordModifiedError({ ...details, actualVersion: actual });
   noteCurrentRow(err, meta.hydrate(raw));
   return err;
+}
+
+/**
+ * A compare-and-swap outside any transaction of the caller that the
+ * database aborted, where another would have matched no row: a Galera node
+ * refuses it (1213) when another node's write to the row was certified first
+ * (with `wsrep_retry_autocommit=0`, or when its one retry loses too), and a
+ * session at SERIALIZABLE or REPEATABLE READ answers 40001. It is the same
+ * conflict, and is reported the same way when the row shows it: one read,
+ * as for a write that matched nothing, and a row now at another version (or
+ * gone) is a `RecordModifiedError` (`RecordDeletedError`) with the driver's
+ * error as its cause. A row still at the version held (a node that has not
+ * applied the winning write yet) leaves the `RetryableError`, which
+ * `retryOnConflict()` retries all the same.
+ */
+export async function abortedWrite(
+  db: Database,
+  session: Session,
+  meta: ModelMeta,
+  target: object,
+  pk: unknown,
+  operation: Operation,
+  held: number | undefined,
+  err: RetryableError,
+): Promise<Error> {
+  if (session.frame !== undefined || held === undefined || meta.version === undefined) return err;
+  if (err.reason !== 'deadlock' && err.reason !== 'serialization') return err;
+  let raw: Record<string, unknown> | null;
+  try {
+    raw = await currentRow(db, session, meta, pk);
+  } catch {
+    return err;
+  }
+  const details = { target, model: meta.modelName, pk, operation, expectedVersion: held, cause: err.cause };
+  if (raw === null) {
+    const gone = new RecordDeletedError(details);
+    noteCurrentRow(gone, null);
+    return gone;
+  }
+  const actual = versionFromDb(meta, pk, raw[meta.version.name]);
+  if (actual === held) return err;
+  const changed = new RecordModifiedError({ ...details, actualVersion: actual });
+  noteCurrentRow(changed, meta.hydrate(raw));
+  return changed;
 }

@@ -1,12 +1,24 @@
 import type { Knex } from 'knex';
 import type { Database } from '../database';
-import { ConnectionLostError, FailurePhase, KnexConcurrencyError } from '../errors';
+import { ConnectionLostError, FailurePhase, KnexConcurrencyError, UsageError } from '../errors';
 import { reportedError } from '../translate-error';
+import { checkIsolation, type IsolationLevel } from './isolation';
 import { currentScope, runInScope, type Scope } from './scope';
 import { findFrame, TransactionFrame } from './transaction-frame';
 
-/** What `db.transaction()` passes to Knex (isolation level, read-only...). */
-export type TransactionOptions = Knex.TransactionConfig;
+/**
+ * Options of `db.transaction()`: `isolation`, and Knex's own transaction
+ * options (`isolationLevel`, `readOnly`...), which pass through to Knex.
+ */
+export interface TransactionOptions extends Knex.TransactionConfig {
+  /**
+   * The isolation level of this transaction, instead of `connect()`'s
+   * `isolation` (or the database's default). Only the outermost transaction
+   * can set it: a transaction inside another is a savepoint of it, at its
+   * level. SQLite runs every transaction SERIALIZABLE.
+   */
+  readonly isolation?: IsolationLevel;
+}
 
 interface ConnectionLender {
   acquireConnection(): Promise<object>;
@@ -55,15 +67,29 @@ export async function runTransaction<T>(
   /** The library's own savepoint, for a call the enclosing transaction has admitted already. */
   admitted = false,
 ): Promise<T> {
+  const level = checkIsolation(options?.isolation, 'db.transaction()');
+  if (level !== undefined && options?.isolationLevel !== undefined && options.isolationLevel !== level) {
+    throw new UsageError(`db.transaction(): isolation '${level}' and Knex's isolationLevel '${options.isolationLevel}' disagree; pass one`);
+  }
   const scope = currentScope();
   const outer = findFrame(scope?.frame, db);
-  if (outer === undefined) return run(db, fn, options, scope, undefined);
+  if (outer === undefined) {
+    const isolation = level ?? options?.isolationLevel ?? db.isolation;
+    return run(db, fn, knexOptions(db, options, isolation), isolation, scope, undefined);
+  }
+  const isolation = outer.isolation;
+  if (level !== undefined && level !== isolation) {
+    throw new UsageError(
+      `db.transaction({ isolation: '${level}' }) inside another transaction: it is a savepoint, which runs at its transaction's level ` +
+        `(${isolation === undefined ? "the database's default" : `'${isolation}'`}); ask for '${level}' on the outermost db.transaction()`,
+    );
+  }
   if (admitted) outer.readmit();
   else outer.admit('db.transaction()');
   try {
     await outer.openChild();
     try {
-      return await run(db, fn, options, scope, outer);
+      return await run(db, fn, options, isolation, scope, outer);
     } finally {
       outer.closeChild();
     }
@@ -72,10 +98,23 @@ export async function runTransaction<T>(
   }
 }
 
+/**
+ * Knex's options for a transaction at `isolation`: the level as the adapter
+ * has Knex ask for it (nothing on SQLite, which gives every level).
+ */
+function knexOptions(db: Database, options: TransactionOptions | undefined, isolation: string | undefined): Knex.TransactionConfig | undefined {
+  if (options?.isolation === undefined && (isolation === undefined || isolation === options?.isolationLevel)) return options;
+  const { isolation: _mine, ...rest } = options ?? {};
+  const isolationLevel = isolation === undefined ? undefined : db.adapter.transactionIsolation(isolation as IsolationLevel);
+  return { ...rest, isolationLevel };
+}
+
 async function run<T>(
   db: Database,
   fn: (trx: Knex.Transaction) => Promise<T> | T,
-  options: TransactionOptions | undefined,
+  options: Knex.TransactionConfig | undefined,
+  /** The level it runs at (a savepoint: its transaction's), `undefined` for the database's default. */
+  isolation: string | undefined,
   scope: Scope | undefined,
   outer: TransactionFrame | undefined,
 ): Promise<T> {
@@ -95,7 +134,8 @@ async function run<T>(
       // Knex calls back even when BEGIN failed, having already rejected with
       // BEGIN's error: fn must not run on a transaction that never started.
       if (trx.isCompleted()) throw new Error('BEGIN failed');
-      const f = (frame = new TransactionFrame(db, trx, scope?.frame));
+      const f = (frame = new TransactionFrame(db, trx, scope?.frame, isolation));
+      laneOwnQueries(db, trx, f);
       const rollback = trx.rollback;
       if (outer === undefined) watch(db, trx, f, rollback, () => bodyDone);
       // fn may end the transaction itself. Knex resolves, as if committed, a
@@ -193,6 +233,34 @@ async function stillOpen(trx: Knex.Transaction, statementError: object): Promise
   } catch {
     throw reportedError(statementError);
   }
+}
+
+/**
+ * Puts the caller's own queries on `trx` on the transaction's lane, in turn
+ * with the library's statements, and refuses each, before it is sent, once
+ * a failure has ended the transaction. Otherwise a query sent right behind
+ * a statement that failed (`Promise.all` of a save and your insert, or two
+ * of your queries) reaches the server before the library's ROLLBACK: after
+ * a deadlock or a Galera certification failure, MariaDB has already rolled
+ * the transaction back and would commit that query on its own, while
+ * `transaction()` reports that nothing was written. Knex's own transaction
+ * statements (SQL strings: BEGIN, SAVEPOINT, COMMIT...) and the library's
+ * statements, already on the lane, go straight through.
+ */
+function laneOwnQueries(db: Database, trx: Knex.Transaction, frame: TransactionFrame): void {
+  const client = trx.client as unknown as { query(connection: unknown, obj: unknown): Promise<unknown> };
+  const query = client.query;
+  client.query = function (this: unknown, connection: unknown, obj: unknown): Promise<unknown> {
+    if (typeof obj === 'string' || frame.lane.isCurrent) return query.call(this, connection, obj);
+    return frame.lane.run(() => {
+      const failure = frame.failure;
+      if (failure !== undefined) return Promise.reject(failure);
+      // The typed error (the same one `transaction()` will reject with when it ended the transaction), not the driver's.
+      return query.call(this, connection, obj).catch((err: unknown) => {
+        throw db.failure(err, { phase: 'statement', inTransaction: true, write: true });
+      });
+    });
+  };
 }
 
 /**

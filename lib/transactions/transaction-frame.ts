@@ -40,6 +40,8 @@ export class TransactionFrame {
     readonly trx: Knex.Transaction,
     /** The enclosing frame, of any database. */
     readonly parent: TransactionFrame | undefined,
+    /** The isolation level the transaction runs at; `undefined` for the database's default. */
+    readonly isolation: string | undefined,
   ) {
     this.lane = findFrame(parent, db)?.lane ?? new StatementLane();
   }

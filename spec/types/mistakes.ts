@@ -4,7 +4,7 @@
 // the directives removed and checks that each of those lines, and only
 // those, is an error. The lines without the directive must stay accepted.
 import {
-  AutoField, BooleanField, CharField, DateTimeField, IntegerField, IntegerVersionField, JsonField, Model,
+  AutoField, BooleanField, CharField, connect, DateTimeField, IntegerField, IntegerVersionField, JsonField, Model,
   RecordDeletedError, RecordModifiedError, TextField,
 } from 'knex-concurrency';
 
@@ -87,4 +87,13 @@ export function conflicts(err: unknown): string | undefined {
   const typed = err as RecordModifiedError<Article>;
   // @ts-expect-error target is typed as the model: no such attribute
   return typed.target.titel;
+}
+
+export async function isolation(): Promise<void> {
+  const db = connect('sqlite::memory:', { isolation: 'serializable' });
+  await db.transaction(async () => undefined, { isolation: 'read committed' });
+  // @ts-expect-error an isolation level that is not offered
+  connect('sqlite::memory:', { isolation: 'snapshot' });
+  // @ts-expect-error an isolation level that is not offered
+  await db.transaction(async () => undefined, { isolation: 'read uncommitted' });
 }

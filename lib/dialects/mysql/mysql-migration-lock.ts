@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { DedicatedConnection } from '../dedicated-connection';
 import type { DialectAdapter } from '../dialect-adapter';
 import type { MigrationLock } from '../migration-lock';
+import { GaleraMigrationLock } from './galera-migration-lock';
 
 // mysql2 answers a raw query with [rows, fields].
 type Rows<T> = [T[], unknown];
@@ -17,16 +18,35 @@ interface Process {
  * when the session ends, including when the client is killed. The names are
  * server-wide, not per database, so the name includes the database; MySQL
  * caps them at 64 characters, so it is hashed.
+ *
+ * A named lock belongs to one server: on a node of a Galera cluster it
+ * excludes nobody on the other nodes (and recent MariaDB releases refuse it
+ * there, error 1235). So the lock first asks the server whether it is one,
+ * and there hands over to `GaleraMigrationLock`, a lease row the cluster
+ * certifies.
  */
 export class MysqlMigrationLock implements MigrationLock {
   readonly #connection: DedicatedConnection;
   readonly #name: string;
   #lockName: string | undefined;
   #held = false;
+  #cluster: Promise<GaleraMigrationLock | undefined> | undefined;
 
   constructor(knex: Knex, name: string, adapter: DialectAdapter) {
     this.#connection = new DedicatedConnection(knex, adapter);
     this.#name = name;
+  }
+
+  /** The cluster's lock when the server is a Galera node (replicating: `wsrep_on` with a provider), else `undefined`. */
+  #galera(): Promise<GaleraMigrationLock | undefined> {
+    this.#cluster ??= this.#connection
+      .raw<Rows<{ Variable_name: string; Value: string }>>("SHOW VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_provider')")
+      .then(([rows]) => {
+        const v = Object.fromEntries(rows.map((r) => [r.Variable_name.toLowerCase(), r.Value]));
+        const replicating = v.wsrep_on === 'ON' && v.wsrep_provider !== undefined && v.wsrep_provider !== 'none';
+        return replicating ? new GaleraMigrationLock(this.#connection, this.#name) : undefined;
+      });
+    return this.#cluster;
   }
 
   async #lock(): Promise<string> {
@@ -39,6 +59,8 @@ export class MysqlMigrationLock implements MigrationLock {
   }
 
   async acquire(timeoutMs: number, onWait: (holder: string | undefined) => void): Promise<boolean> {
+    const galera = await this.#galera();
+    if (galera !== undefined) return galera.acquire(timeoutMs, onWait);
     const lock = await this.#lock();
     if (!(await this.#getLock(lock, 0))) {
       onWait(await this.holder());
@@ -56,6 +78,8 @@ export class MysqlMigrationLock implements MigrationLock {
   }
 
   async holder(): Promise<string | undefined> {
+    const galera = await this.#galera();
+    if (galera !== undefined) return galera.holder();
     const [used] = await this.#connection.raw<Rows<{ id: number | null }>>('SELECT IS_USED_LOCK(?) AS id', [await this.#lock()]);
     const id = used[0].id;
     if (id === null) return undefined;
@@ -66,6 +90,8 @@ export class MysqlMigrationLock implements MigrationLock {
   }
 
   async release(): Promise<void> {
+    const galera = await this.#cluster?.catch(() => undefined);
+    if (galera !== undefined) return galera.release();
     try {
       if (this.#held) await this.#connection.raw('SELECT RELEASE_LOCK(?)', [await this.#lock()]);
     } finally {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { DedicatedConnection } from '../dedicated-connection';
 import type { DialectAdapter } from '../dialect-adapter';
 import type { MigrationLock } from '../migration-lock';
+import { MigrationRefusedError } from '../../migrations/migration-errors';
 
 interface PgRows<T> {
   rows: T[];
@@ -41,6 +42,14 @@ export class PostgresMigrationLock implements MigrationLock {
   }
 
   async acquire(timeoutMs: number, onWait: (holder: string | undefined) => void): Promise<boolean> {
+    // A replica takes the advisory lock, then fails at the first DDL (25006):
+    // say so before anything is tried.
+    const recovery = await this.#connection.raw<PgRows<{ replica: boolean }>>('SELECT pg_is_in_recovery() AS replica');
+    if (recovery.rows[0].replica) {
+      throw new MigrationRefusedError(
+        'this PostgreSQL server is a replica (a standby in recovery), which is read-only: every write there fails with SQLSTATE 25006. Run migrations against the primary',
+      );
+    }
     const tried = await this.#connection.raw<PgRows<{ ok: boolean }>>('SELECT pg_try_advisory_lock(?, ?) AS ok', this.#keys);
     if (!tried.rows[0].ok) {
       onWait(await this.holder());

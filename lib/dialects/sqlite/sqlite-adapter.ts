@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { Knex } from 'knex';
+import type { IsolationLevel } from '../../transactions/isolation';
 import { UsageError } from '../../errors';
 import { DialectAdapterBase } from '../dialect-adapter-base';
 import type { ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
@@ -50,6 +51,14 @@ export class SqliteAdapter extends DialectAdapterBase {
   override readonly versionTriggers = sqliteVersionTriggers;
   // One statement per chunk: in one process it costs no round trip, but each statement still costs the library's own work.
   override readonly batchUpdate = updateFromBatch;
+
+  // Every SQLite transaction is SERIALIZABLE: one writer at a time (the
+  // library begins them IMMEDIATE), and a reader sees one snapshot. So every
+  // level is given, or a stronger one, with nothing to ask; Knex would only
+  // warn that it ignores the level.
+  override transactionIsolation(_level: IsolationLevel): undefined {
+    return undefined;
+  }
 
   /** `sqlite:PATH`, `sqlite:///abs/path`, `sqlite::memory:`; `?busyTimeout=ms&pool=n` are optional. */
   static configFromUrl(url: string): Knex.Config {
