@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { BenchUsageError, parseBenchOptions, USAGE } from './bench-options';
 import { formatReport } from './format-report';
 import { failures, runBench } from './run-bench';
+import { parseTopologyArgs, runTopologyBench } from './topology-bench';
 
 /**
  * `npm run bench -- [options]`: prints the table, and exits 1 when a
@@ -10,6 +11,12 @@ import { failures, runBench } from './run-bench';
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(USAGE);
+    return 0;
+  }
+  // Across the clusters of npm run cluster: its own options and table (see topology-bench.ts).
+  if (argv.some((a) => a === '--topology' || a.startsWith('--topology='))) {
+    const lines = await runTopologyBench(parseTopologyArgs(argv.flatMap((a) => (a.startsWith('--topology=') ? ['--topology', a.slice(11)] : [a]))), (line) => console.error(line));
+    console.log(`\n${lines.join('\n')}`);
     return 0;
   }
   let options;

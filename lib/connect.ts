@@ -5,11 +5,14 @@ import type { PreparedStatementsOption } from './dialects/prepared-statements-op
 import { UsageError } from './errors';
 import { letIdlePoolExit } from './idle-pool';
 import { consoleLogger, DatabaseLogger, knexLog } from './knex-log';
+import { connectTopology } from './topology/connect-topology';
+import { singleRouter } from './topology/router';
+import { isTopology, type Topology } from './topology/topology';
 import { checkIsolation, type IsolationLevel } from './transactions/isolation';
 import { typeAcquireFailures } from './typed-acquire';
 
 /** A database URL, a Knex config object (with the library's own options, if any), or a Knex instance. */
-export type ConnectTarget = string | (Knex.Config & PreparedStatementsOption) | Knex;
+export type ConnectTarget = string | (Knex.Config & PreparedStatementsOption) | Knex | Topology;
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
@@ -53,7 +56,16 @@ function isKnex(target: unknown): target is Knex {
  * - `mysql://user:password@host:3306/db` (MariaDB too);
  * - a Knex config object (`{ client: 'pg', connection: ... }`);
  * - a Knex instance you built (you keep ownership: `db.close()` leaves it
- *   open, and its logging and errors stay as you configured them).
+ *   open, and its logging and errors stay as you configured them);
+ * - `{ primary, replicas: [...] }` (URLs or Knex configs, PostgreSQL or
+ *   MySQL/MariaDB): writes, transactions, `refresh()`, `isChanged()` and the
+ *   read that tells a conflict from a deletion go to the primary; `get()`
+ *   and `query()` outside transactions go to the replicas in turn (they may
+ *   be behind: `db.primary(fn)` reads your own writes), to the primary when
+ *   no replica answers. `{ replicas }` alone makes a read-only database;
+ * - `{ nodes: [...] }`, servers that all take writes (a MariaDB Galera
+ *   cluster): every statement goes to the first node that answers, and to
+ *   the next when it cannot get a connection there. See docs/scaling-out.md.
  *
  * With a URL or a config, a connection that cannot be had (server down or
  * restarting, DNS, credentials, TLS, pool timeout) is a
@@ -75,6 +87,9 @@ function isKnex(target: unknown): target is Knex {
  *   log: { warn: (m) => logger.warn(m), error: (m) => logger.error(m), debug: (m) => logger.debug(m) },
  * });
  * Product.bind(db);
+ *
+ * const cluster = connect({ nodes: ['mysql://app@db1/shop', 'mysql://app@db2/shop', 'mysql://app@db3/shop'] });
+ * const scaled = connect({ primary: 'postgres://app@pg1/shop', replicas: ['postgres://app@pg2/shop'] });
  * ```
  */
 export function connect(target: ConnectTarget, options: ConnectOptions = {}): Database {
@@ -84,7 +99,11 @@ export function connect(target: ConnectTarget, options: ConnectOptions = {}): Da
     if (options.log !== undefined) throw new UsageError('connect(knex, { log }): a Knex instance you built keeps its own logging; set `log` in its config instead');
     const adapter = adapterForKnex(target);
     adapter.checkKnex(target);
-    return new Database(target, adapter, false, options.schemaCheck !== false, isolation);
+    return new Database(singleRouter(target), adapter, false, options.schemaCheck !== false, isolation);
+  }
+  if (isTopology(target)) {
+    const { router, adapter } = connectTopology(target, options.log);
+    return new Database(router, adapter, true, options.schemaCheck !== false, isolation);
   }
   let config: Knex.Config;
   if (typeof target === 'string') config = configForUrl(target);
@@ -96,5 +115,5 @@ export function connect(target: ConnectTarget, options: ConnectOptions = {}): Da
   const knex = knexFactory(adapter.prepareConfig({ ...config, log: config.log ?? knexLog(logger) }));
   typeAcquireFailures(knex, adapter);
   letIdlePoolExit(knex);
-  return new Database(knex, adapter, true, options.schemaCheck !== false, isolation);
+  return new Database(singleRouter(knex), adapter, true, options.schemaCheck !== false, isolation);
 }

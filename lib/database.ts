@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import { DialectAdapter, DialectName } from './dialects/dialect-adapter';
 import { ConcurrencyMonitor, noteErrorDatabase, type ConcurrencyEventName, type ConcurrencyEvents, type ConcurrencyStats } from './concurrency-monitor';
-import { ConnectionLostError, DatabaseClosedError, KnexConcurrencyError, RetryableError } from './errors';
+import { ConnectionLostError, DatabaseClosedError, KnexConcurrencyError, RetryableError, UsageError } from './errors';
+import { readsFromPrimary, withPrimaryReads } from './topology/primary-scope';
+import type { Router } from './topology/router';
 import type { IsolationLevel } from './transactions/isolation';
 import { discardConnection, runTransaction, type TransactionOptions } from './transactions/run-transaction';
 import { currentScope } from './transactions/scope';
@@ -33,10 +35,14 @@ export class Database {
   /** @internal Dialect knowledge for the library's own statements. */
   readonly adapter: DialectAdapter;
   readonly #ownsKnex: boolean;
+  readonly #router: Router;
   /** @internal Whether a model's first statement here is preceded by a check of its table (see `schemaAtFirstUse`). */
   readonly checksSchema: boolean;
   readonly #checkedConnections = new WeakSet<object>();
+  /** Statements outside transactions that need the primary (writes, reads of the latest row). */
   readonly #autocommit: Session;
+  /** Plain reads outside transactions: a replica's when there are replicas. */
+  readonly #readAutocommit: Session;
   #closed = false;
   /** @internal Contention counters and listeners (see `on()` and `stats()`). */
   readonly monitor = new ConcurrencyMonitor();
@@ -45,14 +51,36 @@ export class Database {
   readonly isolation: IsolationLevel | undefined;
 
   /** @internal Use `connect()`. */
-  constructor(knex: Knex, adapter: DialectAdapter, ownsKnex: boolean, checksSchema = true, isolation?: IsolationLevel) {
+  constructor(router: Router, adapter: DialectAdapter, ownsKnex: boolean, checksSchema = true, isolation?: IsolationLevel) {
     this.isolation = isolation;
-    this.knex = knex;
+    this.#router = router;
+    this.knex = router.writer ?? router.reader;
     this.checksSchema = checksSchema;
     this.adapter = adapter;
     this.dialect = adapter.name;
     this.#ownsKnex = ownsKnex;
-    this.#autocommit = autocommitSession(knex);
+    this.#autocommit = autocommitSession(this.knex);
+    this.#readAutocommit = router.reader === this.knex ? this.#autocommit : autocommitSession(router.reader);
+  }
+
+  /**
+   * Runs `fn` with every read of this database sent to the primary, so it
+   * sees the writes committed before it (read-your-writes): with replicas,
+   * reads outside transactions otherwise go to a replica, which may not
+   * have replayed them yet. Without replicas it changes nothing. Writes,
+   * reads inside transactions, `refresh()` and `isChanged()` always go to
+   * the primary, in or out of this scope.
+   *
+   * @example
+   * ```ts
+   * const db = connect({ primary: process.env.PRIMARY_URL!, replicas: [process.env.REPLICA_URL!] });
+   * await product.save();
+   * const fresh = await db.primary(() => Product.get(product.id)); // sees the save
+   * ```
+   */
+  primary<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (this.#router.writer === undefined) return Promise.reject(this.#readOnly('db.primary()'));
+    return withPrimaryReads(this, async () => fn());
   }
 
   /**
@@ -114,6 +142,7 @@ export class Database {
    */
   transaction<T>(fn: (trx: Knex.Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     if (this.#closed && findFrame(currentScope()?.frame, this) === undefined) return Promise.reject(new DatabaseClosedError('db.transaction()'));
+    if (this.#router.writer === undefined) return Promise.reject(this.#readOnly('db.transaction()'));
     return runTransaction(this, fn, options);
   }
 
@@ -168,10 +197,30 @@ export class Database {
    * transaction is over or the database closed. End the session when done.
    */
   session(what: string): Session {
-    const session = openSession(this, this.#autocommit, what);
+    if (this.#router.writer === undefined) throw this.#readOnly(what);
+    return this.#open(this.#autocommit, what);
+  }
+
+  /**
+   * @internal Like `session()`, for a plain read that may be served by a
+   * replica: outside transactions and outside `primary()`, it is.
+   */
+  readSession(what: string): Session {
+    return this.#open(readsFromPrimary(this) ? this.#autocommit : this.#readAutocommit, what);
+  }
+
+  #open(autocommit: Session, what: string): Session {
+    const session = openSession(this, autocommit, what);
     // A transaction that began before close() holds its connection: it may finish.
     if (this.#closed && session.frame === undefined) throw new DatabaseClosedError(what);
     return session;
+  }
+
+  #readOnly(what: string): UsageError {
+    return new UsageError(
+      `${what} needs the primary, and this database was connected with replicas only, which serve plain reads (get(), query()). ` +
+        'Nothing was sent. Connect with { primary, replicas } to write, refresh(), isChanged() or open transactions.',
+    );
   }
 
   /**
@@ -209,6 +258,6 @@ export class Database {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#ownsKnex) await this.knex.destroy();
+    if (this.#ownsKnex) await Promise.all(this.#router.members.map((knex) => knex.destroy()));
   }
 }

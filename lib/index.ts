@@ -7,6 +7,7 @@
 // Connecting
 export { connect } from './connect';
 export type { ConnectOptions, ConnectTarget } from './connect';
+export type { MemberTarget, NodesTopology, ReplicaTopology, Topology } from './topology/topology';
 export type { DatabaseLogger } from './knex-log';
 export type { PreparedStatementsOption } from './dialects/prepared-statements-option';
 export { Database } from './database';

@@ -23,7 +23,8 @@ export async function isChanged(instance: Model): Promise<boolean> {
   try {
     const first = schemaAtFirstUse(db, meta, session);
     if (first !== undefined) await first;
-    const actual = await currentVersion(db, session, meta, pk);
+    // On the primary (never a replica) and, on a cluster, as of every commit before it.
+    const actual = await currentVersion(db, session, meta, pk, true);
     return actual === null || actual !== version;
   } finally {
     session.end();

@@ -195,7 +195,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   /** Bulk delete of every matching row, without version checks; returns the number of rows deleted. */
   async delete(): Promise<number> {
     this.#refuseWindow('delete');
-    return (await this.#run(this.#builder.clone().del())).rowCount;
+    return (await this.#run(this.#builder.clone().del(), undefined, true)).rowCount;
   }
 
   /** The SQL this query would run as a select, for debugging. */
@@ -222,8 +222,8 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
    * never passes through the caller's `postProcessResponse` hook, which
    * would rename the keys the model reads rows by (a camelCase mapper).
    */
-  async #run(query: Knex.QueryBuilder, session?: Session): Promise<ExecResult> {
-    const own = session === undefined ? this.#db.session(`${this.#meta.modelName}.query()`) : undefined;
+  async #run(query: Knex.QueryBuilder, session?: Session, write = false): Promise<ExecResult> {
+    const own = session === undefined ? this.#session(write) : undefined;
     const s = session ?? own!;
     try {
       const first = schemaAtFirstUse(this.#db, this.#meta, s);
@@ -235,6 +235,12 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     }
   }
 
+  /** Where this query runs: a plain read may go to a replica; a write or a locking read needs the primary. */
+  #session(write: boolean): Session {
+    const what = `${this.#meta.modelName}.query()`;
+    return write || this.#locked ? this.#db.session(what) : this.#db.readSession(what);
+  }
+
   /**
    * Runs the select: rows as arrays where the driver offers them (cheaper
    * for it to build; the model makes its values object from them), else
@@ -243,7 +249,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   async #load(builder: Knex.QueryBuilder): Promise<T[]> {
     // Adopted before the session ends: the transaction must know these
     // instances before it can roll back (they may hold its uncommitted versions).
-    const session = this.#db.session(`${this.#meta.modelName}.query()`);
+    const session = this.#session(false);
     try {
       const { rows } = await this.#run(this.#select(builder), session);
       return this.#adopt(rows as readonly Row[] | readonly (readonly unknown[])[], this.#db.adapter.arrayRowsOption !== undefined, session);

@@ -251,7 +251,8 @@ export class Model {
     if (pk === null || pk === undefined) throw new ValidationError(meta.modelName, meta.pk.name, `get() needs a primary key, not ${String(pk)}`, pk);
     const key = meta.pk.field.clean(pk, meta.modelName, meta.pk.name);
     const db = databaseOf(this);
-    const session = db.session(`${meta.modelName}.get()`);
+    // A replica may serve it: a plain read (see connect()).
+    const session = db.readSession(`${meta.modelName}.get()`);
     try {
       const first = schemaAtFirstUse(db, meta, session);
       if (first !== undefined) await first;
@@ -412,7 +413,9 @@ export class Model {
     try {
       const first = schemaAtFirstUse(db, meta, session);
       if (first !== undefined) await first;
-      const row = await selectByPk(db, session, meta, pk);
+      // On the primary (never a replica) and, on a cluster, as of every commit
+      // before it: an older version would only make the next save conflict again.
+      const row = await selectByPk(db, session, meta, pk, true);
       if (row === undefined) throw new DoesNotExist(meta.modelName, pk);
       this.#remember(session);
       this.#values = meta.hydrate(row);

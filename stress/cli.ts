@@ -3,7 +3,11 @@
  *                   [--rows 3] [--kind IntegerVersionField|AutoIncVersionField|all] [--self-test]
  *                   [--think-ms 0] [--attempts 1000] [--url URL] [--keep] [--json]
  *                   [--faults restart|kill|refuse] [--fault-count 3] [--settle-ms 2000] [--down-ms 1500] [--port N]
+ *                   [--topology galera|replicas|serializable]
  *
+ * With --topology, the processes spread over a cluster started by
+ * `npm run cluster -- up galera|replicas` (its URLs come from the variables
+ * it prints; see stress-topology.ts), and --dialect may be left out.
  * Runs the lost-update stress test (see run-stress.ts) once per version kind
  * and prints the figures and the checks. Exit code 0 when every run passes:
  * every check holds, or with --self-test, the checker caught lost updates.
@@ -20,11 +24,13 @@ import { formatReport, passed } from './print-report';
 import { FAULT_MODES, FaultMode } from './fault-injector';
 import { PrivateServer } from './private-server';
 import { runStress, StressOptions } from './run-stress';
+import { MemberCut } from './member-cut';
+import { memberToCut, stressTopology, TOPOLOGIES, withCutMember, type TopologyName } from './stress-topology';
 import { STRESS_KINDS, stressKind } from './version-kinds';
 
 const USAGE =
   'usage: npm run stress -- --dialect sqlite|postgres|mysql [--processes N] [--workers N] [--ops N] [--rows N] [--kind NAME|all] [--self-test] [--think-ms MS] [--attempts N] [--url URL] [--keep] [--json]\n' +
-  '                         [--faults restart|kill|refuse] [--fault-count N] [--settle-ms MS] [--down-ms MS] [--port N]';
+  '                         [--faults restart|kill|refuse] [--fault-count N] [--settle-ms MS] [--down-ms MS] [--port N] [--topology galera|replicas|serializable]';
 
 function parse(argv: readonly string[]): { runs: StressOptions[]; json: boolean; port?: number } {
   const flags = new Set(['--self-test', '--keep', '--json']);
@@ -36,14 +42,21 @@ function parse(argv: readonly string[]): { runs: StressOptions[]; json: boolean;
     else if (arg.startsWith('--') && i + 1 < argv.length) values.set(arg, argv[++i]!);
     else throw new Error(`unexpected argument ${arg}\n${USAGE}`);
   }
-  const known = ['--dialect', '--processes', '--workers', '--ops', '--rows', '--kind', '--think-ms', '--attempts', '--url', '--faults', '--fault-count', '--settle-ms', '--down-ms', '--port'];
+  const known = ['--dialect', '--processes', '--workers', '--ops', '--rows', '--kind', '--think-ms', '--attempts', '--url', '--faults', '--fault-count', '--settle-ms', '--down-ms', '--port', '--topology'];
   for (const k of values.keys()) if (!known.includes(k)) throw new Error(`unknown option ${k}\n${USAGE}`);
   const int = (name: string, fallback: number, min = 1): number => {
     const n = Number(values.get(name) ?? fallback);
     if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}`);
     return n;
   };
-  const dialect = values.get('--dialect');
+  const topologyName = values.get('--topology');
+  if (topologyName !== undefined && !TOPOLOGIES.includes(topologyName as TopologyName)) throw new Error(`--topology takes ${TOPOLOGIES.join('|')}\n${USAGE}`);
+  const topology = topologyName === undefined ? undefined : stressTopology(topologyName as TopologyName);
+  if (topology !== undefined && values.has('--dialect') && values.get('--dialect') !== topology.dialect) throw new Error(`--topology ${topology.name} runs on ${topology.dialect}, not ${values.get('--dialect')}`);
+  if (topology !== undefined && values.has('--faults') && (topology.name === 'serializable' || values.get('--faults') !== 'refuse')) {
+    throw new Error('with --topology, faults cut one member off its clients: use --topology galera|replicas --faults refuse');
+  }
+  const dialect = values.get('--dialect') ?? topology?.dialect;
   if (dialect !== 'sqlite' && dialect !== 'postgres' && dialect !== 'mysql') throw new Error(USAGE);
   const selfTest = on.has('--self-test');
   const kindName = values.get('--kind') ?? 'all';
@@ -60,6 +73,7 @@ function parse(argv: readonly string[]): { runs: StressOptions[]; json: boolean;
     thinkMs: int('--think-ms', 0, 0),
     attempts: int('--attempts', 1000),
     keep: on.has('--keep'),
+    topology,
   };
   const mode = values.get('--faults');
   if (mode !== undefined && !FAULT_MODES.includes(mode as FaultMode)) throw new Error(`--faults takes ${FAULT_MODES.join('|')}\n${USAGE}`);
@@ -71,10 +85,18 @@ function parse(argv: readonly string[]): { runs: StressOptions[]; json: boolean;
 }
 
 async function main(): Promise<number> {
-  const { runs, json, port } = parse(process.argv.slice(2));
+  const parsed = parse(process.argv.slice(2));
+  const { json, port } = parsed;
+  let runs = parsed.runs;
   const first = runs[0]!;
   let server: PrivateServer | undefined;
-  if (first.faults !== undefined && first.dialect !== 'sqlite') {
+  let cut: MemberCut | undefined;
+  const member = first.faults !== undefined && first.topology !== undefined ? memberToCut(first.topology) : undefined;
+  if (member !== undefined) {
+    cut = await MemberCut.create(member.url, member.name);
+    if (!json) console.log(`${member.name} reached through a cut-off proxy at ${cut.url}`);
+    runs = runs.map((r) => ({ ...r, topology: withCutMember(r.topology!, cut!.url), server: cut }));
+  } else if (first.faults !== undefined && first.dialect !== 'sqlite') {
     server = await PrivateServer.create(first.dialect, port);
     const stop = (): void => {
       void server!.destroy().finally(() => process.exit(130));
@@ -87,13 +109,14 @@ async function main(): Promise<number> {
   try {
     let ok = true;
     for (const options of runs) {
-      const report = await runStress({ ...options, server });
+      const report = await runStress({ ...options, server: options.server ?? server });
       console.log(json ? JSON.stringify({ ...report, pass: passed(report) }) : `${formatReport(report)}\n`);
       ok &&= passed(report);
     }
     return ok ? 0 : 1;
   } finally {
     await server?.destroy();
+    await cut?.destroy();
   }
 }
 

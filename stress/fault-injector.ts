@@ -1,5 +1,14 @@
-import type { PrivateServer } from './private-server';
 import type { StressProcesses } from './stress-processes';
+
+/** What a fault strikes: a private server (private-server.ts), or one member of a cluster cut off (member-cut.ts). */
+export interface FaultTarget {
+  readonly url: string;
+  kill(): Promise<void>;
+  stop(mode: 'clean' | 'immediate'): Promise<void>;
+  start(): Promise<void>;
+  /** What `stop()` then `start()` does, for the report; a server's shutdown and start by default. */
+  readonly refuseText?: string;
+}
 
 /**
  * `restart`: the server shuts down and starts again, alternately clean
@@ -42,7 +51,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * and returns what it did and when. With a `server`, the faults strike the
  * server; without one (SQLite), they kill writer processes.
  */
-export async function injectFaults(plan: FaultPlan, server: PrivateServer | undefined, processes: StressProcesses): Promise<FaultRecord[]> {
+export async function injectFaults(plan: FaultPlan, server: FaultTarget | undefined, processes: StressProcesses): Promise<FaultRecord[]> {
   const records: FaultRecord[] = [];
   await sleep(plan.settleMs);
   for (let n = 1; n <= plan.count; n++) {
@@ -65,7 +74,7 @@ export async function injectFaults(plan: FaultPlan, server: PrivateServer | unde
         what = 'SIGKILL of the server and its processes, then a start (crash recovery)';
         await server.kill();
       } else if (plan.mode === 'refuse') {
-        what = `clean shutdown, ${plan.downMs} ms of refused connections, then a start`;
+        what = server.refuseText === undefined ? `clean shutdown, ${plan.downMs} ms of refused connections, then a start` : `${server.refuseText} for ${plan.downMs} ms`;
         await server.stop('clean');
         await sleep(plan.downMs);
       } else {

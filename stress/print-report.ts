@@ -8,7 +8,7 @@ export function formatReport(r: StressReport): string {
   const mode = o.selfTest ? 'SELF-TEST (version check disabled)' : 'checked saves';
   const length = o.faults ? `increments until ${o.faults.count} fault(s) are over (--faults ${o.faults.mode})` : `${o.ops} increments`;
   const lines = [
-    `${o.dialect} / ${o.kind}: ${o.processes} processes x ${o.workers} workers x ${length} on ${o.rows} hot row(s), ${mode}`,
+    `${o.dialect}${o.topology === undefined ? '' : ` (${o.topology.name})`} / ${o.kind}: ${o.processes} processes x ${o.workers} workers x ${length} on ${o.rows} hot row(s), ${mode}`,
     `  successes ${r.successes}, failed ${r.failed}, outcome unknown ${r.indeterminate} (applied ${r.indeterminateApplied}, each at most once)`,
     `  conflicts ${r.conflicts} (RecordModifiedError), retryable database errors ${r.retryable}, retries ${r.retries}`,
     `  ${r.seconds.toFixed(2)} s, ${r.throughput.toFixed(0)} increments/s`,

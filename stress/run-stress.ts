@@ -3,10 +3,10 @@ import { availabilityOf, TestDialectName } from '../spec/support/dialects';
 import { checkHistory, CheckResult, RowState } from './check-history';
 import { counterModel, createCounters } from './counter-model';
 import { faultChecks, FaultFigures, faultFigures } from './fault-figures';
-import { FaultPlan, injectFaults } from './fault-injector';
-import type { PrivateServer } from './private-server';
+import { FaultPlan, FaultTarget, injectFaults } from './fault-injector';
 import { StressProcesses } from './stress-processes';
 import type { WorkerResult } from './stress-worker';
+import type { StressTopology } from './stress-topology';
 import type { StressKind } from './version-kinds';
 
 export interface StressOptions {
@@ -27,7 +27,9 @@ export interface StressOptions {
   readonly keep?: boolean;
   /** Fault injection; PostgreSQL and MySQL need `server`, a private server the faults may strike. */
   readonly faults?: FaultPlan;
-  readonly server?: PrivateServer;
+  readonly server?: FaultTarget;
+  /** A cluster the processes spread over (see stress-topology.ts). */
+  readonly topology?: StressTopology;
 }
 
 export interface StressReport extends CheckResult {
@@ -66,7 +68,7 @@ function tally(names: readonly string[]): Record<string, number> {
  */
 export async function runStress(o: StressOptions): Promise<StressReport> {
   if (o.faults !== undefined && o.dialect !== 'sqlite' && o.server === undefined) throw new Error(`fault injection on ${o.dialect} needs a private server (see stress/private-server.ts)`);
-  const url = o.url ?? o.server?.url ?? (await availabilityOf(o.dialect)).url;
+  const url = o.url ?? o.topology?.url ?? o.server?.url ?? (await availabilityOf(o.dialect)).url;
   if (url === undefined) throw new Error(`${o.dialect} is not available: ${(await availabilityOf(o.dialect)).error}`);
   const table = `kc_stress_${o.kind.name.replace(/VersionField$/, '').toLowerCase()}_${process.pid}`;
   // The parent's own reads and the table set-up: its idle connections die with each server fault, quietly.
@@ -91,6 +93,7 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
       faults: faulty,
       // SQLite writer kills land inside a transaction: it stays open a moment after its write.
       holdMs: faulty && o.server === undefined ? 3 : 0,
+      topology: o.topology,
     });
     await processes.start(o.processes);
     const t0 = Date.now();

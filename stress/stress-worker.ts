@@ -19,6 +19,7 @@ import {
 } from '../lib';
 import type { Ack } from './check-history';
 import { counterModel } from './counter-model';
+import { connectTargetFor, type StressTopology } from './stress-topology';
 import { stressKind } from './version-kinds';
 
 export interface WorkerTask {
@@ -45,6 +46,8 @@ export interface WorkerTask {
   readonly faults: boolean;
   /** Milliseconds a transaction stays open after its write, so a kill lands inside it (SQLite writer kills). */
   readonly holdMs: number;
+  /** A cluster to spread over instead of `url` alone (see stress-topology.ts). */
+  readonly topology?: StressTopology;
 }
 
 /** What a process counted; the increments themselves are streamed. */
@@ -104,7 +107,9 @@ export function failureName(err: unknown): string {
 }
 
 async function main(task: WorkerTask): Promise<WorkerResult> {
-  const db = connect(task.url);
+  const isolation = task.topology?.isolation;
+  // connect()'s isolation option: every transaction of this database runs at it.
+  const db = connect(task.topology === undefined ? task.url : connectTargetFor(task.topology, task.url, task.process), isolation === undefined ? {} : { isolation });
   const Counter = counterModel(db, task.table, stressKind(task.kind));
   const result: WorkerResult = { failed: 0, conflicts: 0, retryable: 0, runs: 0, acked: 0, unknown: 0, errors: [] };
   let stopping = false;
@@ -117,7 +122,15 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
       if (m === 'stop') stopping = true;
     });
 
-    const increment = async (token: string, inTransaction: boolean): Promise<Ack> => {
+    /**
+     * At SERIALIZABLE (--topology serializable), half the workers (process +
+     * worker number even) read and write in one transaction (the database
+     * itself refuses the lost update, with 40001); the other half read
+     * outside it and write in one, as a web form's save does, where only the
+     * version check stands between them and a lost update (so the self-test
+     * can catch losses).
+     */
+    const increment = async (token: string, inTransaction: boolean, w: number): Promise<Ack> => {
       const row = task.rowIds[Math.floor(Math.random() * task.rowIds.length)]!;
       let ack: Ack | undefined;
       let announced = false;
@@ -133,7 +146,8 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
           announced = true;
         }
         try {
-          await (task.selfTest ? disableConcurrency(() => c.save()) : c.save());
+          const write = (): Promise<void> => (task.selfTest ? disableConcurrency(() => c.save()) : c.save());
+          await (isolation !== undefined && (task.process + w) % 2 === 1 ? db.transaction(write) : write());
         } catch (err) {
           if (err instanceof RetryableError) result.retryable++;
           else if (err instanceof RecordModifiedError) result.conflicts++;
@@ -146,7 +160,8 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
         }
         ack = { row, token, from, to: c.version };
       };
-      await retryOnConflict(inTransaction ? () => db.transaction(once) : once, { attempts: task.attempts });
+      const run = isolation !== undefined && (task.process + w) % 2 === 0 ? () => db.transaction(once) : inTransaction ? () => db.transaction(once) : once;
+      await retryOnConflict(run, { attempts: task.attempts });
       // Committed, not yet acknowledged (an application replying to its client): a kill now leaves an applied write of unknown outcome.
       if (inTransaction && task.holdMs > 0) await sleep(Math.random() * task.holdMs);
       return ack!;
@@ -160,7 +175,7 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
         for (;;) {
           const started = Date.now();
           try {
-            const ack = await increment(token, inTransaction);
+            const ack = await increment(token, inTransaction, w);
             send({ type: 'ack', ack, at: Date.now() });
             result.acked++;
             break;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { UsageError } from '../errors';
 import { DialectAdapter } from './dialect-adapter';
+import { GaleraAdapter } from './mysql/galera-adapter';
 import { MysqlAdapter } from './mysql/mysql-adapter';
 import { PostgresAdapter } from './postgres/postgres-adapter';
 import { SqliteAdapter } from './sqlite/sqlite-adapter';
@@ -33,8 +34,15 @@ function lookup(name: string | undefined): AdapterClass | undefined {
   return name === undefined ? undefined : BY_CLIENT[name];
 }
 
-/** The adapter for a Knex config's `client` (a name or a client class). */
-export function adapterForConfig(config: Knex.Config): DialectAdapter {
+// Where servers that all take writes need an adapter of their own (connect({ nodes })).
+const MULTI_PRIMARY = new Map<AdapterClass, new () => DialectAdapter>([[MysqlAdapter, GaleraAdapter]]);
+
+/**
+ * The adapter for a Knex config's `client` (a name or a client class);
+ * `multiPrimary` for one node of a set that all take writes (a MySQL
+ * client is then a Galera node).
+ */
+export function adapterForConfig(config: Knex.Config, multiPrimary = false): DialectAdapter {
   const client = config.client as unknown;
   const name =
     typeof client === 'string'
@@ -45,7 +53,8 @@ export function adapterForConfig(config: Knex.Config): DialectAdapter {
   const Adapter = lookup(name);
   if (!Adapter) throw new UsageError(`connect(): unsupported Knex client ${JSON.stringify(name ?? client)}; knex-concurrency supports ${SUPPORTED}`);
   requireDriver(Adapter);
-  return new Adapter();
+  const Multi = multiPrimary ? MULTI_PRIMARY.get(Adapter) : undefined;
+  return Multi === undefined ? new Adapter() : new Multi();
 }
 
 // The driver package each adapter's Knex client loads. They are optional peer

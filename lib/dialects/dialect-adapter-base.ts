@@ -47,6 +47,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   readonly supportsTransactionalDdl: boolean = false;
   readonly maxIdentifierLength: number = 63;
   readonly latestRowReadSuffix: string = '';
+  readonly syncedReadPrefix: string = '';
   // A database that does not know FOR UPDATE fails loudly rather than racing.
   readonly lockRowSuffix: string = ' FOR UPDATE';
   readonly versionTriggers: VersionTriggerDialect | undefined = undefined;

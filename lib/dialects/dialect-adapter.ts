@@ -116,6 +116,13 @@ export interface DialectAdapter {
    */
   readonly latestRowReadSuffix: string;
   /**
+   * Prefix of the reads that must see every change the cluster committed
+   * before them, not only what this server has applied so far: the read
+   * that tells "modified" from "deleted", `isChanged()` and `refresh()`.
+   * Empty where a server's reads are never behind its own cluster.
+   */
+  readonly syncedReadPrefix: string;
+  /**
    * Suffix of a SELECT, inside a transaction, that keeps other writers off
    * the rows it read until commit.
    */

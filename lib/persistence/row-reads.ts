@@ -7,9 +7,13 @@ import { versionFromDb } from './version-value';
 
 type Values = Record<string, unknown>;
 
-/** Reads one row by primary key, or `undefined`. */
-export async function selectByPk(db: Database, session: Session, meta: ModelMeta, pk: unknown): Promise<Values | undefined> {
-  const sql = cachedSql(db, meta, 'select-pk', () => `SELECT ${selectList(db, meta)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?`);
+/**
+ * Reads one row by primary key, or `undefined`; `synced`: as of every
+ * commit of the cluster before it (`refresh()`), see `syncedReadPrefix`.
+ */
+export async function selectByPk(db: Database, session: Session, meta: ModelMeta, pk: unknown, synced = false): Promise<Values | undefined> {
+  const prefix = synced ? db.adapter.syncedReadPrefix : '';
+  const sql = cachedSql(db, meta, `select-pk|${prefix}`, () => `${prefix}SELECT ${selectList(db, meta)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?`);
   const { rows } = await execute(db, session, { sql, bindings: [meta.pk.field.toDb(pk as never)], method: 'select' });
   return rows[0] as Values | undefined;
 }
@@ -17,16 +21,19 @@ export async function selectByPk(db: Database, session: Session, meta: ModelMeta
 /**
  * The version the row holds now (latest committed or our own), `null` if the
  * row is gone. A NULL or too large version is a `DatabaseValueError`: it must
- * not pass for a deleted row, nor for a number it is not.
+ * not pass for a deleted row, nor for a number it is not. `synced`: as of
+ * every commit of the cluster before it (`isChanged()`), not only this
+ * server's; a read of our own write needs no wait.
  */
-export async function currentVersion(db: Database, session: Session, meta: ModelMeta, pk: unknown): Promise<number | null> {
+export async function currentVersion(db: Database, session: Session, meta: ModelMeta, pk: unknown, synced = false): Promise<number | null> {
   const version = meta.version;
   if (version === undefined) throw new TypeError(`${meta.modelName} has no version field`);
   // Outside a transaction every statement reads the latest committed row,
   // so the suffix (a locking read on MySQL) is only needed inside one; there
   // it would also wait for whichever writer holds the row.
   const suffix = session.frame === undefined ? '' : db.adapter.latestRowReadSuffix;
-  const sql = cachedSql(db, meta, `current-version|${suffix}`, () => `SELECT ${quote(db, version.column)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?${suffix}`);
+  const prefix = synced ? db.adapter.syncedReadPrefix : '';
+  const sql = cachedSql(db, meta, `current-version|${prefix}|${suffix}`, () => `${prefix}SELECT ${quote(db, version.column)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?${suffix}`);
   const { rows } = await execute(db, session, { sql, bindings: [meta.pk.field.toDb(pk as never)], method: 'select' });
   if (rows.length === 0) return null;
   return versionFromDb(meta, pk, rows[0]![version.column]);
@@ -35,12 +42,15 @@ export async function currentVersion(db: Database, session: Session, meta: Model
 /**
  * The whole row now (latest committed or our own), as read (hydrate it), or `null` if it
  * is gone: what a conflict reads to tell modified from deleted, and to report
- * what the row holds, in the same one statement.
+ * what the row holds, in the same one statement. On a cluster, as of every
+ * commit before it (`syncedReadPrefix`): the winner may have committed on
+ * another node.
  */
 export async function currentRow(db: Database, session: Session, meta: ModelMeta, pk: unknown): Promise<Values | null> {
   // As in currentVersion: the suffix only inside a transaction.
   const suffix = session.frame === undefined ? '' : db.adapter.latestRowReadSuffix;
-  const sql = cachedSql(db, meta, `current-row|${suffix}`, () => `SELECT ${selectList(db, meta)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?${suffix}`);
+  const prefix = db.adapter.syncedReadPrefix;
+  const sql = cachedSql(db, meta, `current-row|${suffix}`, () => `${prefix}SELECT ${selectList(db, meta)} FROM ${quote(db, meta.table)} WHERE ${quote(db, meta.pk.column)} = ?${suffix}`);
   const { rows } = await execute(db, session, { sql, bindings: [meta.pk.field.toDb(pk as never)], method: 'select' });
   return (rows[0] as Values | undefined) ?? null;
 }
