@@ -4,11 +4,15 @@
  */
 
 export type TargetName = 'sqlite-file' | 'sqlite-memory' | 'postgres' | 'mysql';
-export type ImplName = 'kc' | 'knex' | 'raw';
-export type WorkloadId = 'A' | 'B' | 'C' | 'D';
+/** `loop`: a loop of kc's `save()`, which workload E measures `saveAll()` against; it runs wherever kc does. */
+export type ImplName = 'kc' | 'knex' | 'raw' | 'loop';
+export type WorkloadId = 'A' | 'B' | 'C' | 'D' | 'E';
+/** How the bench hands the database to `connect()`: a URL, a Knex config object, or a Knex instance built by the caller. */
+export type ConnectKind = 'url' | 'config' | 'instance';
 
 export const IMPLS: readonly ImplName[] = ['kc', 'knex', 'raw'];
-export const WORKLOADS: readonly WorkloadId[] = ['A', 'B', 'C', 'D'];
+export const WORKLOADS: readonly WorkloadId[] = ['A', 'B', 'C', 'D', 'E'];
+export const CONNECT_KINDS: readonly ConnectKind[] = ['url', 'config', 'instance'];
 
 export interface BenchSizes {
   /** A: sequential saves of one row. */
@@ -20,6 +24,8 @@ export interface BenchSizes {
   /** D: concurrent workers and the successful increments they must reach together. */
   readonly workers: number;
   readonly increments: number;
+  /** E: changed rows saved together. */
+  readonly batchRows: number;
   /** Saves counted for statements per save, per version field. */
   readonly countedSaves: number;
   /** Rows loaded by the heap probe. */
@@ -32,6 +38,7 @@ export const FULL_SIZES: BenchSizes = Object.freeze({
   creates: 2000,
   workers: 8,
   increments: 500,
+  batchRows: 1000,
   countedSaves: 200,
   memoryRows: 100_000,
 });
@@ -43,6 +50,7 @@ export const SMOKE_SIZES: BenchSizes = Object.freeze({
   creates: 20,
   workers: 4,
   increments: 24,
+  batchRows: 20,
   countedSaves: 5,
   memoryRows: 2000,
 });
@@ -53,6 +61,8 @@ export interface BenchOptions {
   readonly sizes: BenchSizes;
   readonly workloads: readonly WorkloadId[];
   readonly impls: readonly ImplName[];
+  /** Each target is measured once per way of connecting. */
+  readonly connect: readonly ConnectKind[];
   /** PostgreSQL/MySQL database the bench creates and uses. */
   readonly database: string;
   /** Prefix of every table the bench creates, so a smoke run and a full run never share one. */
@@ -73,14 +83,18 @@ const TARGETS_BY_DIALECT: Record<string, readonly TargetName[]> = {
 };
 
 export const USAGE = `usage: npm run bench -- [--dialect sqlite|postgres|mysql|all] [--reps N] [--smoke]
-                          [--workload A,B,C,D] [--impl kc,knex,raw] [--no-memory] [--json FILE]
+                          [--workload A,B,C,D,E] [--impl kc,knex,raw] [--connect url,config,instance]
+                          [--no-memory] [--json FILE]
 
   --dialect   sqlite (a file and :memory:, the default), sqlite-file, sqlite-memory,
               postgres, mysql or all; repeat or comma-separate for several
   --reps      interleaved measured repetitions per workload and implementation (default 5)
   --smoke     tiny sizes: checks that the bench and its correctness checks work
-  --workload  run only these workloads (A save, B load, C create, D contention)
-  --impl      run only these implementations (kc = knex-concurrency, knex, raw = driver)
+  --workload  run only these workloads (A save, B load, C create, D contention, E saveAll)
+  --impl      run only these implementations (kc = knex-concurrency, knex, raw = driver;
+              E also runs a loop of kc's save() wherever kc runs)
+  --connect   how connect() gets the database: url (the default), config (a Knex config
+              object), instance (a Knex instance the caller built); several: each is measured
   --no-memory skip the heap-per-instance probe
   --json      also write the full report to FILE
 
@@ -103,6 +117,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
   let sizes = FULL_SIZES;
   let workloads: readonly WorkloadId[] = WORKLOADS;
   let impls: readonly ImplName[] = IMPLS;
+  let connect: readonly ConnectKind[] = ['url'];
   let memory = true;
   let json: string | undefined;
   const args = [...argv];
@@ -132,6 +147,9 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
       case '--impl':
         impls = list(value(flag), IMPLS, 'implementation');
         break;
+      case '--connect':
+        connect = [...new Set(list(value(flag), CONNECT_KINDS, 'way of connecting'))];
+        break;
       case '--no-memory':
         memory = false;
         break;
@@ -150,6 +168,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     sizes,
     workloads,
     impls,
+    connect,
     database,
     tablePrefix: 'bench_',
     memory,

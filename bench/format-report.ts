@@ -1,7 +1,12 @@
 import type { ImplName } from './bench-options';
 import { BenchReport, failures, Series, TargetResult, WorkloadResult } from './run-bench';
 
-const IMPL_TITLES: Record<ImplName, string> = { kc: 'knex-concurrency', knex: 'hand-written Knex', raw: 'raw driver (prepared)' };
+const IMPL_TITLES: Record<ImplName, string> = { kc: 'knex-concurrency', knex: 'hand-written Knex', raw: 'raw driver (prepared)', loop: 'a loop of save()' };
+
+/** Workload E: how much faster `saveAll()` must be than a loop of `save()`, per database. */
+export function batchTarget(name: string): number {
+  return name.startsWith('sqlite') ? 3 : 10;
+}
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -52,7 +57,7 @@ function targetSection(t: TargetResult): string[] {
   const header = ['workload', IMPL_TITLES.kc, IMPL_TITLES.knex, IMPL_TITLES.raw, 'kc/Knex', 'kc/raw', 'target'];
   const rows = workloadRows(t);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const lines = [`${t.name}  (${t.seconds.toFixed(0)} s, 1-min load ${t.load[0].toFixed(2)} -> ${t.load[1].toFixed(2)})`, pad(header, widths)];
+  const lines = [`${t.name}, connect(${t.connect})  (${t.seconds.toFixed(0)} s, 1-min load ${t.load[0].toFixed(2)} -> ${t.load[1].toFixed(2)})`, pad(header, widths)];
   for (const r of rows) lines.push(pad(r, widths));
   lines.push('client CPU per operation, median microseconds (this process, driver threads included):');
   for (const w of t.workloads) {
@@ -69,6 +74,18 @@ function targetSection(t: TargetResult): string[] {
       return c === undefined ? "-" : median(c).toFixed(0);
     };
     lines.push(`D conflicts retried per repetition (median): kc ${per('kc')}, Knex ${per('knex')}, raw ${per('raw')}`);
+  }
+  const e = t.workloads.find((w) => w.id === 'E');
+  const loop = e?.series.loop;
+  if (e !== undefined && loop !== undefined && loop.opsPerSec.length > 0) {
+    const r = ratio(e, 'loop')!;
+    const target = batchTarget(t.name);
+    lines.push(`E ${IMPL_TITLES.loop}: ${cell(loop)} ${e.unit}; saveAll()/loop ${r.toFixed(2)}x (${r >= target ? 'met' : 'MISSED'}, >= ${target}x)`);
+    const x = e.series.kc?.extra;
+    const sum = (k: string) => (x?.[k] ?? []).reduce((a, b) => a + b, 0);
+    if (sum('batches') > 0) {
+      lines.push(`E statements per saveAll() of ${e.title.match(/\d+/)?.[0]} rows: ${(sum('statements') / sum('batches')).toFixed(1)} Knex query events (BEGIN and COMMIT included), ${(sum('roundTrips') / sum('batches')).toFixed(1)} round trips or driver executions`);
+    }
   }
   for (const s of t.statements) {
     lines.push(`statements per save(), ${s.versionField}: ${s.queryEvents} Knex query event(s), ${s.roundTrips} ${s.roundTripUnit} (over ${s.saves} saves)`);

@@ -15,13 +15,16 @@ export interface RawConnection {
   insert(sql: string, params: readonly unknown[]): Promise<number>;
   /** A SELECT. */
   rows(sql: string, params: readonly unknown[]): Promise<Row[]>;
+  /** A statement without parameters, not prepared (BEGIN, COMMIT). */
+  exec(sql: string): Promise<void>;
 }
 
 interface PgClient {
-  query(config: { name: string; text: string; values: readonly unknown[] }): Promise<{ rowCount: number | null; rows: Row[] }>;
+  query(config: { name: string; text: string; values: readonly unknown[] } | string): Promise<{ rowCount: number | null; rows: Row[] }>;
 }
 
 interface MysqlConnection {
+  query(sql: string, cb: (err: Error | null) => void): void;
   execute(sql: string, values: readonly unknown[], cb: (err: Error | null, result: unknown) => void): void;
 }
 
@@ -33,6 +36,7 @@ interface SqliteStatement {
 
 interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
+  exec(sql: string, cb: (err: Error | null) => void): void;
 }
 
 interface PoolClient {
@@ -58,6 +62,7 @@ function pgConnection(client: PgClient): RawConnection {
     write: async (sql, params) => (await run(sql, params)).rowCount ?? 0,
     insert: async (sql, params) => Number((await run(`${sql} RETURNING id`, params)).rows[0]!.id),
     rows: async (sql, params) => (await run(sql, params)).rows,
+    exec: async (sql) => void (await client.query(sql)),
   };
 }
 
@@ -68,6 +73,7 @@ function mysqlConnection(conn: MysqlConnection): RawConnection {
     write: async (sql, params) => ((await run(sql, params)) as { affectedRows: number }).affectedRows,
     insert: async (sql, params) => ((await run(sql, params)) as { insertId: number }).insertId,
     rows: async (sql, params) => (await run(sql, params)) as Row[],
+    exec: (sql) => new Promise((resolve, reject) => conn.query(sql, (err) => (err ? reject(err) : resolve()))),
   };
 }
 
@@ -88,6 +94,7 @@ function sqliteConnection(db: SqliteDatabase, statements: Map<string, SqliteStat
     write: async (sql, params) => (await run(sql, params)).changes,
     insert: async (sql, params) => (await run(sql, params)).lastID,
     rows: (sql, params) => new Promise((resolve, reject) => prepared(sql).all(params, (err, rows) => (err ? reject(err) : resolve(rows)))),
+    exec: (sql) => new Promise((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve()))),
   };
 }
 

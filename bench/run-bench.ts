@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import type { BenchOptions, ImplName, TargetName } from './bench-options';
+import type { BenchOptions, ConnectKind, ImplName, TargetName } from './bench-options';
 import { BenchEnv, closeTarget, openTarget, targetUrl } from './bench-target';
 import { measureMemory, MemoryProbe } from './memory-probe';
 import { StatementCount, statementsPerSave } from './statements-per-save';
@@ -7,9 +7,10 @@ import type { Check, Workload } from './workload';
 import { contentionWorkload } from './workloads/contention-workload';
 import { createWorkload } from './workloads/create-workload';
 import { loadWorkload } from './workloads/load-workload';
+import { batchWorkload } from './workloads/batch-workload';
 import { saveWorkload } from './workloads/save-workload';
 
-export const ALL_WORKLOADS: readonly Workload[] = [saveWorkload, loadWorkload, createWorkload, contentionWorkload];
+export const ALL_WORKLOADS: readonly Workload[] = [saveWorkload, loadWorkload, createWorkload, contentionWorkload, batchWorkload];
 
 export interface Series {
   /** Operations per second, one per measured repetition, in run order. */
@@ -39,6 +40,7 @@ export interface CheckResult {
 
 export interface TargetResult {
   readonly name: TargetName;
+  readonly connect: ConnectKind;
   readonly workloads: WorkloadResult[];
   readonly statements: StatementCount[];
   readonly memory: MemoryProbe | undefined;
@@ -85,31 +87,33 @@ async function timed(env: BenchEnv, w: Workload, impl: ImplName, ops: number, ch
  * sample per implementation (its operations over its time, all rounds
  * together). Then statements per save and the heap probe.
  */
-async function benchTarget(name: TargetName, url: string, options: BenchOptions, log: Log): Promise<TargetResult> {
+async function benchTarget(name: TargetName, kind: ConnectKind, url: string, options: BenchOptions, log: Log): Promise<TargetResult> {
   const started = Date.now();
   const load: [number, number] = [os.loadavg()[0]!, 0];
   const checks: CheckResult[] = [];
   const check: Check = (ok, what) => {
     checks.push({ what, ok });
-    if (!ok) log(`  CHECK FAILED [${name}] ${what}`);
+    if (!ok) log(`  CHECK FAILED [${name} ${kind}] ${what}`);
   };
   const workloads = ALL_WORKLOADS.filter((w) => options.workloads.includes(w.id));
-  const env = openTarget(name, url, options.sizes, options.tablePrefix);
+  const env = openTarget(name, url, options.sizes, options.tablePrefix, kind);
+  const implsOf = (w: Workload) => w.impls?.(options.impls) ?? options.impls;
   const results: WorkloadResult[] = workloads.map((w) => ({ id: w.id, title: w.title(options.sizes), unit: w.unit, target: w.target, series: {} }));
   let statements: StatementCount[] = [];
   try {
     for (const w of workloads) await w.setup(env);
     for (const w of workloads) {
-      for (const impl of options.impls) await timed(env, w, impl, Math.max(1, Math.ceil(w.plan(options.sizes).ops / 4)), check);
+      for (const impl of implsOf(w)) await timed(env, w, impl, Math.max(1, Math.ceil(w.plan(options.sizes).ops / 4)), check);
     }
     for (let rep = 0; rep < options.reps; rep++) {
       for (const [wi, w] of workloads.entries()) {
         const { rounds, ops } = w.plan(options.sizes);
         const sums = new Map<ImplName, { ops: number; seconds: number; cpuMicros: number; extra: Record<string, number> }>();
+        const impls = implsOf(w);
         for (let round = 0; round < rounds; round++) {
           const turn = rep * rounds + round + wi;
-          for (let i = 0; i < options.impls.length; i++) {
-            const impl = options.impls[(i + turn) % options.impls.length]!;
+          for (let i = 0; i < impls.length; i++) {
+            const impl = impls[(i + turn) % impls.length]!;
             const m = await timed(env, w, impl, ops, check);
             const sum = sums.get(impl) ?? { ops: 0, seconds: 0, cpuMicros: 0, extra: {} };
             sum.ops += m.ops;
@@ -126,20 +130,21 @@ async function benchTarget(name: TargetName, url: string, options: BenchOptions,
           for (const [k, v] of Object.entries(sum.extra)) (series.extra[k] ??= []).push(v);
         }
       }
-      log(`  ${name}: repetition ${rep + 1}/${options.reps} done`);
+      log(`  ${name} (${kind}): repetition ${rep + 1}/${options.reps} done`);
     }
     if (options.impls.includes('kc')) statements = await statementsPerSave(env, check);
   } finally {
     await closeTarget(env);
   }
   let memory: MemoryProbe | undefined;
-  if (options.memory && options.impls.includes('kc')) {
+  // Once per database: the heap does not depend on how connect() got it.
+  if (options.memory && options.impls.includes('kc') && kind === options.connect[0]) {
     // A target, like the speed ratios, not a correctness check: it does not fail the run.
     memory = await measureMemory(url, `${options.tablePrefix}memory`, options.sizes.memoryRows);
     check(memory.rows === options.sizes.memoryRows, `the heap probe loaded ${memory.rows} rows`);
   }
   load[1] = os.loadavg()[0]!;
-  return { name, workloads: results, statements, memory, checks, seconds: (Date.now() - started) / 1000, load };
+  return { name, connect: kind, workloads: results, statements, memory, checks, seconds: (Date.now() - started) / 1000, load };
 }
 
 /**
@@ -151,13 +156,15 @@ export async function runBench(options: BenchOptions, log: Log, urls: Partial<Re
   const targets: TargetResult[] = [];
   for (const name of options.targets) {
     const url = urls[name] ?? (await targetUrl(name, options.database));
-    log(`${name}: ${url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')}`);
-    targets.push(await benchTarget(name, url, options, log));
+    for (const kind of options.connect) {
+      log(`${name} (${kind}): ${url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')}`);
+      targets.push(await benchTarget(name, kind, url, options, log));
+    }
   }
   return { node: process.version, cpus: os.cpus().length, reps: options.reps, targets, seconds: (Date.now() - started) / 1000 };
 }
 
 /** Every failed correctness check, by target. */
 export function failures(report: BenchReport): string[] {
-  return report.targets.flatMap((t) => t.checks.filter((c) => !c.ok).map((c) => `[${t.name}] ${c.what}`));
+  return report.targets.flatMap((t) => t.checks.filter((c) => !c.ok).map((c) => `[${t.name} ${t.connect}] ${c.what}`));
 }

@@ -34,6 +34,8 @@ export interface Workload {
    * falls on all of them rather than on whichever ran then.
    */
   plan(sizes: BenchSizes): { readonly rounds: number; readonly ops: number };
+  /** The implementations this workload runs, of those asked for (default: all of them). */
+  readonly impls?: (asked: readonly ImplName[]) => readonly ImplName[];
   /** Creates the tables once per database (not timed). */
   setup(env: BenchEnv): Promise<void>;
   /** Prepares one trial of `size` operations (not timed). */

@@ -3,6 +3,7 @@ import { Database } from './database';
 import { adapterForConfig, adapterForKnex, configForUrl } from './dialects/adapter-for';
 import type { PreparedStatementsOption } from './dialects/prepared-statements-option';
 import { UsageError } from './errors';
+import { letIdlePoolExit } from './idle-pool';
 import { consoleLogger, DatabaseLogger, knexLog } from './knex-log';
 import { checkIsolation, type IsolationLevel } from './transactions/isolation';
 import { typeAcquireFailures } from './typed-acquire';
@@ -16,9 +17,18 @@ export interface ConnectOptions {
    * Where what Knex and the drivers would print goes, one line per message
    * (default: warnings and errors on the console, and nothing for failed or
    * dead connections, which reach the caller as typed errors). A `log` in a
-   * Knex config object takes precedence.
+   * Knex config object takes precedence. Not for a Knex instance, which
+   * keeps its own logging.
    */
   readonly log?: Partial<DatabaseLogger>;
+  /**
+   * Before a model's first statement on this database, check that its
+   * table exists, that every field has a column and that the version column
+   * is a bigint, once per model (default `true`): a mismatch is a
+   * `SchemaMismatchError` naming the migration call that fixes it, not the
+   * driver's error. It reads the catalog once per model; `false` skips it.
+   */
+  readonly schemaCheck?: boolean;
   /**
    * The isolation level of every transaction this database opens (yours
    * and the library's own); `db.transaction(fn, { isolation })` overrides
@@ -51,6 +61,9 @@ function isKnex(target: unknown): target is Knex {
  * messages go through `options.log`, one line each: nothing prints a stack
  * trace on its own.
  *
+ * A model's first statement on the database is preceded by a cheap check
+ * of its table (see `ConnectOptions.schemaCheck`).
+ *
  * Behind PgBouncer in transaction pooling mode (or a MySQL proxy that
  * multiplexes connections), turn the library's server-side prepared
  * statements off: `?preparedStatements=false` in the URL, or
@@ -65,12 +78,13 @@ function isKnex(target: unknown): target is Knex {
  * ```
  */
 export function connect(target: ConnectTarget, options: ConnectOptions = {}): Database {
+  if (options.schemaCheck !== undefined && typeof options.schemaCheck !== 'boolean') throw new UsageError(`connect(): schemaCheck is true or false, not ${String(options.schemaCheck)}`);
   const isolation = checkIsolation(options.isolation, 'connect()');
   if (isKnex(target)) {
     if (options.log !== undefined) throw new UsageError('connect(knex, { log }): a Knex instance you built keeps its own logging; set `log` in its config instead');
     const adapter = adapterForKnex(target);
     adapter.checkKnex(target);
-    return new Database(target, adapter, false, isolation);
+    return new Database(target, adapter, false, options.schemaCheck !== false, isolation);
   }
   let config: Knex.Config;
   if (typeof target === 'string') config = configForUrl(target);
@@ -81,5 +95,6 @@ export function connect(target: ConnectTarget, options: ConnectOptions = {}): Da
   const logger = options.log ?? (config.debug ? { ...consoleLogger, debug: (m: string) => console.log(m) } : consoleLogger);
   const knex = knexFactory(adapter.prepareConfig({ ...config, log: config.log ?? knexLog(logger) }));
   typeAcquireFailures(knex, adapter);
-  return new Database(knex, adapter, true, isolation);
+  letIdlePoolExit(knex);
+  return new Database(knex, adapter, true, options.schemaCheck !== false, isolation);
 }

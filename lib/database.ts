@@ -33,6 +33,8 @@ export class Database {
   /** @internal Dialect knowledge for the library's own statements. */
   readonly adapter: DialectAdapter;
   readonly #ownsKnex: boolean;
+  /** @internal Whether a model's first statement here is preceded by a check of its table (see `schemaAtFirstUse`). */
+  readonly checksSchema: boolean;
   readonly #checkedConnections = new WeakSet<object>();
   readonly #autocommit: Session;
   #closed = false;
@@ -43,9 +45,10 @@ export class Database {
   readonly isolation: IsolationLevel | undefined;
 
   /** @internal Use `connect()`. */
-  constructor(knex: Knex, adapter: DialectAdapter, ownsKnex: boolean, isolation?: IsolationLevel) {
+  constructor(knex: Knex, adapter: DialectAdapter, ownsKnex: boolean, checksSchema = true, isolation?: IsolationLevel) {
     this.isolation = isolation;
     this.knex = knex;
+    this.checksSchema = checksSchema;
     this.adapter = adapter;
     this.dialect = adapter.name;
     this.#ownsKnex = ownsKnex;

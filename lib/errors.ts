@@ -9,6 +9,7 @@
 
 import type { Model } from './model';
 import type { ConflictReport, ConflictReportJSON, ResolveStrategy } from './conflict-report';
+import type { SchemaProblem } from './migrations/schema-problems';
 
 export type Operation = 'update' | 'delete';
 
@@ -224,6 +225,65 @@ export class RecordDeletedError<T extends Model = Model> extends RecordModifiedE
         `${details.model} ${String(details.pk)} was deleted by someone else${held}; ` +
         `nothing was written and the row was not re-created. Create a new record if it should exist again.`,
     });
+  }
+}
+
+/**
+ * `Model.saveAll()` met rows that someone else changed or deleted. It reports
+ * all of them at once: `conflicts` holds one `RecordModifiedError` (or
+ * `RecordDeletedError`) per refused instance, each with its target, versions
+ * and conflict report, as `save()` would have thrown it. With
+ * `{ atomic: true }` (the default) nothing was written and every instance is
+ * as it was; with `{ atomic: false }` the other changed instances were saved
+ * (`savedCount`) and only the refused ones are as they were.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await Product.saveAll(products);
+ * } catch (err) {
+ *   if (!(err instanceof BatchConflictError)) throw err;
+ *   for (const c of err.conflicts) await c.target.refresh(); // re-apply the changes, saveAll() again
+ * }
+ * ```
+ */
+export class BatchConflictError<T extends Model = Model> extends KnexConcurrencyError {
+  /** Model class name. */
+  readonly model: string;
+  /** One error per refused instance, in the order the instances were given. */
+  readonly conflicts: readonly RecordModifiedError<T>[];
+  /** Whether the batch was all-or-nothing (then nothing was written). */
+  readonly atomic: boolean;
+  /** Instances written by this call: 0 when atomic. */
+  readonly savedCount: number;
+
+  constructor(details: { model: string; conflicts: readonly RecordModifiedError[]; atomic: boolean; savedCount: number; changedCount: number }) {
+    const { model, conflicts, atomic } = details;
+    const deleted = conflicts.filter((c) => c instanceof RecordDeletedError);
+    const modified = conflicts.length - deleted.length;
+    const keys = conflicts.slice(0, 10).map((c) => String(c.pk)).join(', ') + (conflicts.length > 10 ? `, ... (${conflicts.length - 10} more)` : '');
+    const what = [modified > 0 ? `${modified} changed` : '', deleted.length > 0 ? `${deleted.length} deleted` : ''].filter(Boolean).join(' and ');
+    const outcome = atomic
+      ? 'Nothing was written (atomic) and every instance is as it was'
+      : `The other ${details.savedCount} changed instance(s) were saved; the refused ones were not and are as they were`;
+    super(
+      `${model}.saveAll(): ${conflicts.length} of ${details.changedCount} row(s) were ${what} by someone else (${model} ${keys}). ${outcome}. ` +
+        'refresh() each refused instance (err.conflicts[i].target), re-apply its change and save again; a deleted row is never re-created.',
+    );
+    this.model = model;
+    this.conflicts = Object.freeze([...conflicts]) as readonly RecordModifiedError<T>[];
+    this.atomic = atomic;
+    this.savedCount = details.savedCount;
+  }
+
+  /** As on `RecordModifiedError`: narrows `err instanceof BatchConflictError` to `BatchConflictError<Model>`. */
+  static override [Symbol.hasInstance]<C extends abstract new (...args: never[]) => unknown>(this: C, value: unknown): value is InstanceType<C> {
+    return Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+
+  /** The refused instances whose rows were deleted. */
+  get deleted(): readonly RecordDeletedError<T>[] {
+    return this.conflicts.filter((c): c is RecordDeletedError<T> => c instanceof RecordDeletedError);
   }
 }
 
@@ -523,6 +583,44 @@ export class DatabaseValueError extends KnexConcurrencyError {
     this.pk = details.pk;
     this.column = details.column;
     this.value = details.value;
+  }
+}
+
+/**
+ * A model's table does not fit the model, found by the check a `Database`
+ * runs before a model's first statement on it (its table exists, every
+ * field has a column, the version column is a bigint). Nothing was run on
+ * the table; each problem names the migration code that fixes it. The
+ * check runs again at the next call, so once the migration has run the
+ * model works without reconnecting. Turn the check off with
+ * `connect(url, { schemaCheck: false })`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await Product.get(1);
+ * } catch (err) {
+ *   if (err instanceof SchemaMismatchError) for (const p of err.problems) console.error(p.message);
+ *   throw err;
+ * }
+ * ```
+ */
+export class SchemaMismatchError extends KnexConcurrencyError {
+  /** Model class name. */
+  readonly model: string;
+  readonly table: string;
+  /** What differs, each with the migration code that fixes it (the shape `checkSchema()` resolves). */
+  readonly problems: readonly SchemaProblem[];
+
+  constructor(details: { model: string; table: string; problems: readonly SchemaProblem[] }) {
+    super(
+      `${details.model}: its table does not fit the model, so nothing was run: ${details.problems.map((p) => p.message).join(' ')} ` +
+        `Run the migration that fixes it (bin/migrate make <name> --models <module> writes one), then call again; ` +
+        `connect(url, { schemaCheck: false }) turns this check off.`,
+    );
+    this.model = details.model;
+    this.table = details.table;
+    this.problems = details.problems;
   }
 }
 

@@ -17,6 +17,7 @@ export type { DialectName } from './dialects/dialect-adapter';
 // Models and queries
 export { Model } from './model';
 export type { Attributes, CreateAttributes, ModelClass, SaveOptions } from './model-types';
+export type { SaveAllOptions } from './save-all';
 export type { ModelConcurrencyOptions } from './model-meta';
 export { ModelQuery } from './model-query';
 export { restore } from './restore';
@@ -65,10 +66,12 @@ export {
   RetryableError,
   ConnectionLostError,
   DatabaseValueError,
+  SchemaMismatchError,
   DatabaseUnavailableError,
   TransactionClosedError,
   DatabaseClosedError,
   StatementTimeoutError,
+  BatchConflictError,
 } from './errors';
 export type { Operation, RetryReason, FailurePhase, UnavailableReason } from './errors';
 export { ConflictReport } from './conflict-report';

@@ -1,5 +1,6 @@
 import { Model, rowIdentity } from './model';
 import { currentVersion } from './persistence/row-reads';
+import { schemaAtFirstUse } from './schema-at-first-use';
 
 /**
  * Resolves `true` when the row's version differs from the one the instance
@@ -20,6 +21,8 @@ export async function isChanged(instance: Model): Promise<boolean> {
   if (uncertain) return true;
   const session = db.session('isChanged()');
   try {
+    const first = schemaAtFirstUse(db, meta, session);
+    if (first !== undefined) await first;
     const actual = await currentVersion(db, session, meta, pk);
     return actual === null || actual !== version;
   } finally {

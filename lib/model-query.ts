@@ -5,6 +5,8 @@ import { UsageError, ValidationError } from './errors';
 import { runKnex } from './executor';
 import { unstorableString } from './fields/char-field';
 import type { FieldBinding, ModelMeta } from './model-meta';
+import { guardBulkVersion } from './persistence/bulk-version-guard';
+import { schemaAtFirstUse } from './schema-at-first-use';
 import { quote, quoteOne } from './persistence/sql-text';
 import { versionStrategyFor } from './persistence/version-strategy-for';
 import type { Session } from './transactions/session';
@@ -40,6 +42,8 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   readonly #meta: ModelMeta;
   readonly #adopt: Adopt<T>;
   readonly #builder: Knex.QueryBuilder;
+  /** The conditions applied to `#builder`, kept to apply them again as one group (see `update()`). */
+  readonly #conditions: ((qb: Knex.QueryBuilder) => void)[] = [];
   #limited = false;
   #locked = false;
 
@@ -74,8 +78,8 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   whereNot<K extends AttributeName<T>>(name: K, value: QueryValue<T, K>): this {
     const f = this.#field(name);
     this.#operator(f, '!=');
-    this.#builder.whereNot(f.column, this.#value(f, value) as Knex.Value);
-    return this;
+    const v = this.#value(f, value) as Knex.Value;
+    return this.#apply((qb) => qb.whereNot(f.column, v));
   }
 
   whereIn<K extends AttributeName<T>>(name: K, values: readonly QueryValue<T, K>[]): this {
@@ -87,13 +91,13 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   }
 
   whereNull(name: AttributeName<T>): this {
-    this.#builder.whereNull(this.#field(name).column);
-    return this;
+    const column = this.#field(name).column;
+    return this.#apply((qb) => qb.whereNull(column));
   }
 
   whereNotNull(name: AttributeName<T>): this {
-    this.#builder.whereNotNull(this.#field(name).column);
-    return this;
+    const column = this.#field(name).column;
+    return this.#apply((qb) => qb.whereNotNull(column));
   }
 
   orderBy(name: AttributeName<T>, direction: 'asc' | 'desc' = 'asc'): this {
@@ -149,7 +153,10 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
    * Values are by property name and validated like a save. Not version
    * checked; each row's version is bumped by its field's rule (a
    * `ConditionalVersionField` only when a checked field is set; a
-   * `TriggerVersionField` by its trigger, which must exist).
+   * `TriggerVersionField` by its trigger, which must exist). A row whose
+   * version other SQL left at 2^53 - 1 or beyond, which one more would push
+   * past the safe integers, refuses the whole update with a
+   * `DatabaseValueError` before anything is written.
    */
   async update(values: Conditions<T>): Promise<number> {
     const meta = this.#meta;
@@ -168,11 +175,15 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     const version = meta.version;
     const session = this.#db.session(`${meta.modelName}.query().update()`);
     try {
+      const first = schemaAtFirstUse(this.#db, meta, session);
+      if (first !== undefined) await first;
+      const update = this.#matching();
       if (version !== undefined && version.field.incrementsFor(Object.keys(values).map((name) => ({ name })))) {
         const moved = await versionStrategyFor(meta).bulkSet(this.#db, session, meta);
         if (moved !== undefined) set[version.column] = moved.sql;
+        await guardBulkVersion(meta, () => this.#matching(), update, (q) => this.#run(q, false, session));
       }
-      return Number(await this.#run(this.#builder.clone().update(set), true, session));
+      return Number(await this.#run(update.update(set), true, session));
     } finally {
       session.end();
     }
@@ -209,6 +220,8 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     const own = session === undefined ? this.#db.session(`${this.#meta.modelName}.query()`) : undefined;
     const s = session ?? own!;
     try {
+      const first = schemaAtFirstUse(this.#db, this.#meta, s);
+      if (first !== undefined) await first;
       return await runKnex(this.#db, s, write, async (runner) => {
         if (runner !== this.#db.knex) query.transacting(runner as Knex.Transaction);
         return (await query) as R;
@@ -292,7 +305,6 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
   }
 
   #condition(method: 'where' | 'orWhere', args: unknown[]): this {
-    const b = this.#builder;
     if (args.length === 1) {
       const conditions = args[0];
       if (conditions === null || typeof conditions !== 'object' || Array.isArray(conditions)) {
@@ -305,14 +317,13 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
         if (value !== null) this.#operator(f, '=');
         mapped[f.column] = this.#value(f, value);
       }
-      b[method](mapped);
-      return this;
+      return this.#apply((qb) => qb[method](mapped));
     }
     if (args.length === 2) {
       const f = this.#field(args[0]);
       if (args[1] !== null) this.#operator(f, '=');
-      b[method](f.column, this.#value(f, args[1]) as Knex.Value);
-      return this;
+      const v = this.#value(f, args[1]) as Knex.Value;
+      return this.#apply((qb) => qb[method](f.column, v));
     }
     if (args.length === 3) {
       const f = this.#field(args[0]);
@@ -325,8 +336,7 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
       if (value === null && op !== '=' && op !== '!=' && op !== '<>') {
         throw new ValidationError(this.#meta.modelName, f.name, `cannot compare null with ${op}; use whereNull()/whereNotNull()`, null);
       }
-      b[method](f.column, op, value as Knex.Value);
-      return this;
+      return this.#apply((qb) => qb[method](f.column, op, value as Knex.Value));
     }
     throw new UsageError(`${this.#meta.modelName}.query().${method}() takes 1 to 3 arguments, got ${args.length}`);
   }
@@ -354,8 +364,23 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
       if (v === null) throw new ValidationError(this.#meta.modelName, f.name, `${method}() cannot match null; use whereNull()`, v);
       return this.#value(f, v);
     });
-    this.#builder[method](f.column, mapped as Knex.Value[]);
+    return this.#apply((qb) => qb[method](f.column, mapped as Knex.Value[]));
+  }
+
+  /** Applies a condition to the query, and keeps it. */
+  #apply(condition: (qb: Knex.QueryBuilder) => void): this {
+    condition(this.#builder);
+    this.#conditions.push(condition);
     return this;
+  }
+
+  /** A fresh query of the table with every condition so far as one group: `WHERE (a OR b)`. */
+  #matching(): Knex.QueryBuilder {
+    const conditions = this.#conditions;
+    const q = this.#db.knex(this.#meta.table);
+    return conditions.length === 0 ? q : q.where((qb) => {
+      for (const c of conditions) c(qb);
+    });
   }
 
   #count(what: string, n: unknown): number {

@@ -10,6 +10,9 @@ import { checkedMeta, metaOf, registerModelBase } from './model-registry';
 import type { CreateArguments, CreateAttributes, ModelClass, SaveOptions } from './model-types';
 import { ConnectionLostError, DoesNotExist, RecordModifiedError, UsageError, ValidationError } from './errors';
 import { serialized } from './instance-queue';
+import type { BatchAccess, PreparedInsert, PreparedUpdate } from './batch-access';
+import { createAll } from './create-all';
+import { saveAll, type SaveAllOptions } from './save-all';
 import { ModelMeta, type FieldBinding } from './model-meta';
 import { ModelQuery } from './model-query';
 import { deleteRow } from './persistence/delete-row';
@@ -18,6 +21,7 @@ import { selectByPk } from './persistence/row-reads';
 import { updateRow } from './persistence/update-row';
 import { versionPolicy } from './persistence/version-policy';
 import { reportConflict } from './report-conflict';
+import { schemaAtFirstUse } from './schema-at-first-use';
 import { compileAdopter, pendingAdoption as pending } from './row-adopter';
 import { currentScope } from './transactions/scope';
 import type { Session } from './transactions/session';
@@ -42,6 +46,7 @@ let internals: {
   makeUncertain(m: Model): void;
   assign(m: Model, f: FieldBinding, meta: ModelMeta, value: unknown): void;
   adopt(cls: ModelClass<Model>, meta: ModelMeta, rows: Rows, arrays: boolean): Model[];
+  batch: BatchAccess;
 };
 
 /**
@@ -126,6 +131,17 @@ export class Model {
       },
       assign: (m, f, meta, value) => m.#assign(f, meta, f.field.clean(value, meta.modelName, f.name)),
       // One generated loop per class turns a result set into instances.
+      batch: {
+        prepareUpdate: (m, db, meta) => (m as Model).#prepareUpdate(db, meta),
+        finishUpdate: (m, db, session, meta, write, version) => (m as Model).#finishUpdate(db, session, meta, write, version),
+        reportConflict: (m, db, meta, err, write) => (m as Model).#reportConflict(db, meta, err, write),
+        build: (cls, meta, attrs, what) => buildInstance(cls as ModelClass<Model>, meta, attrs, what),
+        prepareInsert: (m, db, meta) => {
+          (m as Model).#refuseStrayProperties(meta);
+          return (m as Model).#prepareInsert(db, meta);
+        },
+        finishInsert: (m, db, session, meta, insert, pk) => (m as Model).#finishInsert(db, session, meta, insert, pk),
+      },
       adopt: (cls, meta, rows, arrays) => {
         let forClass = adopters.get(cls);
         if (forClass === undefined) adopters.set(cls, (forClass = {}));
@@ -178,19 +194,51 @@ export class Model {
   static create<T extends Model, F = unknown>(this: ModelClass<T> & { readonly fields: F }, ...attrs: CreateArguments<T, F>): Promise<T>;
   static async create<T extends Model>(this: ModelClass<T>, attrs: CreateAttributes<T> = {} as CreateAttributes<T>): Promise<T> {
     const meta = checkedMeta(this);
-    if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
-      throw new UsageError(`${meta.modelName}.create() takes an object of attributes`);
-    }
-    for (const key of Object.keys(attrs)) {
-      if (!meta.byName.has(key)) throw unknownField(meta, key);
-      if (meta.version?.name === key) {
-        throw newInstanceVersion(meta, key, (attrs as Values)[key]);
-      }
-    }
-    const instance = new this();
-    Object.assign(instance, attrs);
+    const instance = buildInstance(this, meta, attrs, `${meta.modelName}.create()`) as T;
     await instance.save();
     return instance;
+  }
+
+  /**
+   * Inserts many new rows in one transaction (a savepoint inside yours) and
+   * returns their instances, keys and versions set, in order. Every
+   * attribute object is checked before any SQL; the rows all land or none
+   * does.
+   *
+   * @example
+   * ```ts
+   * const [lamp, desk] = await Product.createAll([{ name: 'Lamp' }, { name: 'Desk' }]);
+   * ```
+   */
+  static createAll<T extends Model, F = unknown>(this: ModelClass<T> & { readonly fields: F }, attrsList: readonly CreateAttributes<T, F>[]): Promise<T[]>;
+  static async createAll<T extends Model>(this: ModelClass<T>, attrsList: readonly CreateAttributes<T>[]): Promise<T[]> {
+    return (await createAll(this, attrsList, batchAccess)) as T[];
+  }
+
+  /**
+   * Saves many changed instances of this model together, each a
+   * compare-and-swap against the version it holds, in as few round trips as
+   * the database allows (PostgreSQL, SQLite: one `UPDATE ... FROM (VALUES
+   * ...)` per batch; MySQL: a locking read and one `UPDATE ... JOIN`), in one
+   * transaction. Unchanged instances are skipped. Every refused row is
+   * reported at once in a `BatchConflictError` listing each conflict. With
+   * `atomic: true` (the default) one refused row means nothing is written
+   * and every instance stays exactly as it was; with `atomic: false` the
+   * others are saved. Inside `db.transaction()` it joins the transaction,
+   * and a rollback restores every instance it saved.
+   *
+   * @throws BatchConflictError listing every instance whose row was changed or deleted by someone else.
+   * @throws UsageError, ValidationError before any SQL, as `save()` would for any of them.
+   *
+   * @example
+   * ```ts
+   * const products = await Product.query().where('stock', '<', 5);
+   * for (const p of products) p.stock += 10;
+   * await Product.saveAll(products);
+   * ```
+   */
+  static saveAll<T extends Model>(this: ModelClass<T>, instances: readonly T[], options?: SaveAllOptions): Promise<void> {
+    return saveAll(this, instances, options, batchAccess);
   }
 
   /**
@@ -205,6 +253,8 @@ export class Model {
     const db = databaseOf(this);
     const session = db.session(`${meta.modelName}.get()`);
     try {
+      const first = schemaAtFirstUse(db, meta, session);
+      if (first !== undefined) await first;
       const row = await selectByPk(db, session, meta, key);
       if (row === undefined) throw new DoesNotExist(meta.modelName, key);
       return rememberLoaded(session, internals.adopt(this, meta, [row], false))[0] as T;
@@ -249,38 +299,62 @@ export class Model {
     const cls = this.constructor as ModelClass<Model>;
     const meta = checkedMeta(cls);
     checkSaveOptions(meta, options);
-    this.#refuseStrayProperties(meta);
-    if (this.#state === DELETED) throw new UsageError(`${meta.modelName} ${String(this.#values[meta.pk.name])} was deleted; create a new instance to insert it again`);
-    if (this.#state === UNCERTAIN) throw uncertainError(meta, this.#values[meta.pk.name], 'saved');
     const db = databaseOf(cls);
-    if (this.#state === NEW) return this.#insert(db, meta);
-
-    let changed = meta.changedFields(this.#values, this.#orig);
-    // Names checked by checkSaveOptions above.
-    if (options.fields !== undefined) changed = changed.filter((f) => options.fields!.includes(f.name));
-    if (changed.length === 0) return;
-    this.#checkInPlace(meta, changed);
-    checkForDatabase(db.adapter, meta, changed, this.#values);
-    const policy = versionPolicy(meta, currentScope(), this, meta.version === undefined ? undefined : this.#values[meta.version.name], changed);
-    const pk = this.#values[meta.pk.name];
-    // What this save writes, taken now: a value assigned or changed in place
-    // while the write is in flight is not part of it, and stays unsaved.
-    const values = changed.map((f) => f.field.toDb(this.#values[f.name] as never));
-    const written = changed.map((f) => (f.field.mutable ? f.field.snapshot(this.#values[f.name] as never) : this.#values[f.name]));
+    if (this.#state === NEW) {
+      this.#refuseStrayProperties(meta);
+      return this.#insert(db, meta);
+    }
+    const write = this.#prepareUpdate(db, meta, options.fields);
+    if (write === undefined) return;
     const session = db.session(`${meta.modelName}.save()`);
     try {
-      const result = await updateRow({ db, session, meta, target: this, pk, changed, values, policy });
-      // Recorded before the session ends: the transaction cannot roll back before it knows this instance.
-      this.#remember(session);
-      if (meta.version !== undefined && result.version !== undefined) this.#values[meta.version.name] = result.version;
-      this.#settle(meta, changed, written);
-      db.monitor.saved(meta.modelName);
+      const first = schemaAtFirstUse(db, meta, session);
+      if (first !== undefined) await first;
+      const result = await updateRow({ db, session, meta, target: this, pk: write.pk, changed: write.changed, values: write.values, policy: write.policy });
+      this.#finishUpdate(db, session, meta, write, result.version);
     } catch (err) {
-      if (err instanceof RecordModifiedError) throw reportConflict(db, cls, meta, err, this.#values, this.#orig, { changed, written });
+      if (err instanceof RecordModifiedError) throw this.#reportConflict(db, meta, err, write);
       throw err;
     } finally {
       session.end();
     }
+  }
+
+  /**
+   * What an update of this saved instance writes, taken now (a value assigned
+   * or changed in place while the write is in flight is not part of it, and
+   * stays unsaved), or `undefined` when nothing changed. Refuses, before any
+   * SQL, an instance that cannot be saved and values the database cannot store.
+   */
+  #prepareUpdate(db: Database, meta: ModelMeta, only?: readonly string[]): PreparedUpdate | undefined {
+    this.#refuseStrayProperties(meta);
+    if (this.#state === DELETED) throw new UsageError(`${meta.modelName} ${String(this.#values[meta.pk.name])} was deleted; create a new instance to insert it again`);
+    if (this.#state === UNCERTAIN) throw uncertainError(meta, this.#values[meta.pk.name], 'saved');
+    if (this.#state === NEW) throw new UsageError(`${meta.modelName}: this instance was never saved; create it first (save(), create() or ${meta.modelName}.createAll())`);
+    let changed = meta.changedFields(this.#values, this.#orig);
+    // Names checked by checkSaveOptions.
+    if (only !== undefined) changed = changed.filter((f) => only.includes(f.name));
+    if (changed.length === 0) return undefined;
+    this.#checkInPlace(meta, changed);
+    checkForDatabase(db.adapter, meta, changed, this.#values);
+    const policy = versionPolicy(meta, currentScope(), this, meta.version === undefined ? undefined : this.#values[meta.version.name], changed);
+    const values = changed.map((f) => f.field.toDb(this.#values[f.name] as never));
+    const written = changed.map((f) => (f.field.mutable ? f.field.snapshot(this.#values[f.name] as never) : this.#values[f.name]));
+    return { pk: this.#values[meta.pk.name], changed, values, written, policy };
+  }
+
+  /** After a successful update: recorded in the transaction (before the session ends), then the new version and baseline. */
+  #finishUpdate(db: Database, session: Session, meta: ModelMeta, write: PreparedUpdate, version: number | undefined): void {
+    // Recorded before the session ends: the transaction cannot roll back before it knows this instance.
+    this.#remember(session);
+    if (meta.version !== undefined && version !== undefined) this.#values[meta.version.name] = version;
+    this.#settle(meta, write.changed, write.written);
+    db.monitor.saved(meta.modelName);
+  }
+
+  #reportConflict(db: Database, meta: ModelMeta, err: RecordModifiedError, write: PreparedUpdate | null): RecordModifiedError {
+    const attempt = write === null ? null : { changed: write.changed, written: write.written };
+    return reportConflict(db, this.constructor as ModelClass<Model>, meta, err, this.#values, this.#orig, attempt);
   }
 
   /**
@@ -305,11 +379,13 @@ export class Model {
     const policy = versionPolicy(meta, currentScope(), this, meta.version === undefined ? undefined : this.#values[meta.version.name]);
     const session = db.session(`${meta.modelName}.delete()`);
     try {
+      const first = schemaAtFirstUse(db, meta, session);
+      if (first !== undefined) await first;
       await deleteRow(db, session, meta, this, this.#values[meta.pk.name], policy);
       this.#remember(session);
       this.#state = DELETED;
     } catch (err) {
-      if (err instanceof RecordModifiedError) throw reportConflict(db, cls, meta, err, this.#values, this.#orig, null);
+      if (err instanceof RecordModifiedError) throw this.#reportConflict(db, meta, err, null);
       throw err;
     } finally {
       session.end();
@@ -334,6 +410,8 @@ export class Model {
     if (pk === undefined) throw uncertainError(meta, pk, 'refreshed');
     const session = db.session(`${meta.modelName}.refresh()`);
     try {
+      const first = schemaAtFirstUse(db, meta, session);
+      if (first !== undefined) await first;
       const row = await selectByPk(db, session, meta, pk);
       if (row === undefined) throw new DoesNotExist(meta.modelName, pk);
       this.#remember(session);
@@ -357,6 +435,24 @@ export class Model {
   }
 
   async #insert(db: Database, meta: ModelMeta): Promise<void> {
+    const insert = this.#prepareInsert(db, meta);
+    const session = db.session(`${meta.modelName}.save()`);
+    try {
+      const first = schemaAtFirstUse(db, meta, session);
+      if (first !== undefined) await first;
+      const pk = await insertRow(db, session, meta, insert.values).catch((err: unknown) => {
+        // The row may exist (its key unknown): saving again could insert it twice.
+        if (err instanceof ConnectionLostError && err.outcomeUnknown) this.#state = UNCERTAIN;
+        throw err;
+      });
+      this.#finishInsert(db, session, meta, insert, pk);
+    } finally {
+      session.end();
+    }
+  }
+
+  /** The row an insert of this new instance writes, taken now; refuses missing and unstorable values before any SQL. */
+  #prepareInsert(db: Database, meta: ModelMeta): PreparedInsert {
     this.#checkInPlace(meta, meta.mutable);
     const values: Values = { ...this.#values };
     for (const f of meta.fields) {
@@ -368,20 +464,13 @@ export class Model {
     if (meta.version !== undefined) values[meta.version.name] = meta.version.field.initialVersion();
     checkForDatabase(db.adapter, meta, meta.fields, values);
     // Taken now, with the values written: changes made while the insert is in flight stay unsaved.
-    const orig = meta.snapshotMutable(values);
-    const session = db.session(`${meta.modelName}.save()`);
-    try {
-      const pk = await insertRow(db, session, meta, values).catch((err: unknown) => {
-        // The row may exist (its key unknown): saving again could insert it twice.
-        if (err instanceof ConnectionLostError && err.outcomeUnknown) this.#state = UNCERTAIN;
-        throw err;
-      });
-      this.#remember(session);
-      this.#adoptInserted(meta, values, pk, orig);
-      db.monitor.saved(meta.modelName);
-    } finally {
-      session.end();
-    }
+    return { values, orig: meta.snapshotMutable(values) };
+  }
+
+  #finishInsert(db: Database, session: Session, meta: ModelMeta, insert: PreparedInsert, pk: unknown): void {
+    this.#remember(session);
+    this.#adoptInserted(meta, insert.values, pk, insert.orig);
+    db.monitor.saved(meta.modelName);
   }
 
   /**
@@ -526,3 +615,28 @@ function uncertainError(meta: ModelMeta, pk: unknown, verb: string): UsageError 
       `so the version it holds may never have been committed. Nothing was written: refresh() it, re-apply your change, and ${verb === 'saved' ? 'save' : 'delete'} again.`,
   );
 }
+
+/** A new instance from `attrs`, as `create()` builds it: every name and value checked, nothing written. */
+function buildInstance(cls: ModelClass<Model>, meta: ModelMeta, attrs: unknown, what: string): Model {
+  if (attrs === undefined) attrs = {};
+  if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
+    throw new UsageError(`${what} takes ${what.endsWith('createAll()') ? 'an array of objects' : 'an object'} of attributes`);
+  }
+  for (const key of Object.keys(attrs)) {
+    if (!meta.byName.has(key)) throw unknownField(meta, key);
+    if (meta.version?.name === key) throw newInstanceVersion(meta, key, (attrs as Values)[key]);
+  }
+  const instance = new cls();
+  Object.assign(instance, attrs);
+  return instance;
+}
+
+// Read once the class body has run: the static block fills `internals` in.
+const batchAccess: BatchAccess = {
+  prepareUpdate: (m, db, meta) => internals.batch.prepareUpdate(m, db, meta),
+  finishUpdate: (m, db, session, meta, write, version) => internals.batch.finishUpdate(m, db, session, meta, write, version),
+  reportConflict: (m, db, meta, err, write) => internals.batch.reportConflict(m, db, meta, err, write),
+  build: (cls, meta, attrs, what) => internals.batch.build(cls, meta, attrs, what),
+  prepareInsert: (m, db, meta) => internals.batch.prepareInsert(m, db, meta),
+  finishInsert: (m, db, session, meta, insert, pk) => internals.batch.finishInsert(m, db, session, meta, insert, pk),
+};

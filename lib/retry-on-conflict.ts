@@ -1,5 +1,5 @@
 import { databaseOfError, type ConcurrencyMonitor } from './concurrency-monitor';
-import { RecordDeletedError, RecordModifiedError, RetryableError, UsageError } from './errors';
+import { BatchConflictError, RecordDeletedError, RecordModifiedError, RetryableError, UsageError } from './errors';
 import { databaseOf } from './model-binding';
 import { currentScope } from './transactions/scope';
 
@@ -23,12 +23,15 @@ const defaultDelay = (attempt: number): number => Math.random() * Math.min(2 ** 
  */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof RetryableError) return true;
+  // An atomic saveAll() wrote nothing; one that was not wrote part of its batch, and running it again would write that twice.
+  if (err instanceof BatchConflictError) return err.atomic && err.deleted.length === 0;
   return err instanceof RecordModifiedError && !(err instanceof RecordDeletedError);
 }
 
 /**
  * Runs the read-modify-write `fn` again, from the start, when it throws
- * `RecordModifiedError` or `RetryableError` (deadlock, serialization
+ * `RecordModifiedError`, an atomic `saveAll()`'s `BatchConflictError` (it
+ * wrote nothing) or `RetryableError` (deadlock, serialization
  * failure, lock timeout, SQLite busy), up to `attempts` runs in all; then
  * rethrows the last error. `RecordDeletedError` is rethrown at once:
  * retrying cannot bring a row back. So is `ConnectionLostError`: its write
@@ -81,6 +84,9 @@ function reportRetry(err: Error, attempt: number, delayMs: number): void {
     model = err.model;
     pk = err.pk;
     db = databaseOf(err.target.constructor);
+  } else if (err instanceof BatchConflictError) {
+    model = err.model;
+    db = databaseOf(err.conflicts[0]!.target.constructor);
   } else {
     db = databaseOfError(err);
   }

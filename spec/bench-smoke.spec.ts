@@ -25,6 +25,11 @@ forEachDialect('npm run bench, smoke run (tiny sizes, no timing asserted)', (d) 
           expect(w.series[impl]!.opsPerSec[0]).to.be.greaterThan(0);
         }
       }
+      // E also runs a loop of save(), and counts the statements of each saveAll().
+      const e = t.workloads.find((w) => w.id === 'E')!;
+      expect(e.series.loop?.opsPerSec).to.have.length(1);
+      expect(e.series.kc!.extra.batches).to.deep.equal([2]);
+      expect(e.series.kc!.extra.statements![0]).to.be.greaterThan(0);
       expect(t.statements.map((s) => [s.versionField, s.queryEvents, s.roundTrips])).to.deep.equal([
         ['IntegerVersionField', 1, 1],
         ['AutoIncVersionField', 1, 1],
@@ -34,6 +39,19 @@ forEachDialect('npm run bench, smoke run (tiny sizes, no timing asserted)', (d) 
       // Warm-up and measured trials of 4 workloads x 3 implementations, each with several checks.
       expect(t.checks.length).to.be.greaterThan(4 * 3 * 2 * 3);
     }
+  });
+});
+
+forEachDialect('npm run bench --connect config,instance (smoke)', (d) => {
+  it('measures a Knex config object and a Knex instance the caller built, with every correctness check', async function () {
+    this.timeout(180_000);
+    const targets = d.pick<TargetName[]>({ sqlite: ['sqlite-file'], postgres: ['postgres'], mysql: ['mysql'] });
+    const options = { ...parseBenchOptions(['--smoke', '--reps', '1', '--workload', 'A,E', '--connect', 'config,instance', '--no-memory']), targets, tablePrefix: 'smoke_' };
+    const urls = d.pick<Partial<Record<TargetName, string>>>({ sqlite: { 'sqlite-file': d.url }, postgres: { postgres: d.url }, mysql: { mysql: d.url } });
+    const report = await runBench(options, () => undefined, urls);
+    expect(failures(report)).to.deep.equal([]);
+    expect(report.targets.map((t) => t.connect)).to.deep.equal(['config', 'instance']);
+    for (const t of report.targets) expect(t.workloads.map((w) => w.id)).to.deep.equal(['A', 'E']);
   });
 });
 
@@ -67,8 +85,8 @@ describe('npm run bench, command line', () => {
       cpus: 1,
       reps: 1,
       seconds: 0,
-      targets: [{ name: 'postgres' as const, workloads: [], statements: [], memory: undefined, seconds: 0, load: [0, 0] as [number, number], checks: [{ what: 'D kc: zero lost updates', ok: false }] }],
+      targets: [{ name: 'postgres' as const, connect: 'url' as const, workloads: [], statements: [], memory: undefined, seconds: 0, load: [0, 0] as [number, number], checks: [{ what: 'D kc: zero lost updates', ok: false }] }],
     };
-    expect(failures(report)).to.deep.equal(['[postgres] D kc: zero lost updates']);
+    expect(failures(report)).to.deep.equal(['[postgres url] D kc: zero lost updates']);
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Knex } from 'knex';
+import knexFactory, { type Knex } from 'knex';
 import {
   addVersionColumn,
   AutoField,
@@ -150,36 +150,29 @@ forEachDialect('edge calls: forUpdate().count(), ? in column names, postProcessR
     expect(await Product.query().forUpdate().orderBy('name').count()).to.equal(3);
   });
 
-  it('a ? in a column name works for every statement', async () => {
-    const table = 'edge_calls_q';
-    await recreateTable(d.knex, table, (t) => {
-      t.increments('id');
-      t.string('ok?', 10).nullable();
-      t.integer('n?x').notNullable();
-      addVersionColumn(t);
+  // connect(url) builds the Knex client; connect(knex) takes the user's own, whose
+  // PostgreSQL placeholders are numbered ($1, $2) by a scan that ignores quotes.
+  for (const via of ['connect(url)', 'connect(knex) with a Knex instance of your own'] as const) {
+    it(`a ? in a column name works for every statement: ${via}`, async () => {
+      const own = via === 'connect(url)' ? undefined : knexFactory(sessionConfig(d));
+      const db = own === undefined ? d.db : connect(own);
+      try {
+        await aQuestionMarkColumn(db);
+        if (own !== undefined) {
+          // The Knex instance's own queries on such a column work too.
+          await own('edge_calls_q').insert({ 'ok?': 'k?', 'n?x': 5, version: 1 });
+          expect(await own('edge_calls_q').where('ok?', 'k?').select('n?x')).to.deep.equal([{ 'n?x': 5 }]);
+          await own.transaction((trx) => trx('edge_calls_q').where('ok?', 'k?').update({ 'n?x': 6 }));
+          expect(await own('edge_calls_q').where('ok?', 'k?').first('n?x')).to.deep.equal({ 'n?x': 6 });
+        }
+      } finally {
+        if (own !== undefined) {
+          await db.close();
+          await own.destroy();
+        }
+      }
     });
-    class Q extends Model {
-      static table = table;
-      static fields = { id: new AutoField(), ok: new CharField({ column: 'ok?', maxLength: 10, null: true }), n: new IntegerField({ column: 'n?x', default: 0 }), version: new AutoIncVersionField() };
-      declare id: number;
-      declare ok: string | null;
-      declare n: number;
-      declare version: number;
-    }
-    Q.bind(d.db);
-    const q = await Q.create({ ok: '?', n: 1 });
-    expect((await Q.get(q.id)).toJSON()).to.deep.equal(q.toJSON());
-    expect((await Q.query().where('ok', '?').where('n', '>', 0)).map((x) => x.id)).to.deep.equal([q.id]);
-    expect(await Q.query().where('ok', 'like', '?%').count()).to.equal(1);
-    q.ok = 'b?';
-    q.n = 2;
-    await q.save();
-    expect(await Q.query().where('ok', 'b?').update({ n: 3 })).to.equal(1);
-    await q.refresh();
-    expect([q.ok, q.n]).to.deep.equal(['b?', 3]);
-    await q.delete();
-    expect(await Q.query().count()).to.equal(0);
-  });
+  }
 
   it("a Knex postProcessResponse hook sees what Knex gives it (object rows), and query() still loads instances", async () => {
     const table = 'edge_calls_hook';
@@ -258,3 +251,41 @@ forEachDialect('edge calls: forUpdate().count(), ? in column names, postProcessR
     if (d.name !== 'sqlite') await rejection(() => connect({ ...sessionConfig(d), kcPreparedStatements: 'no' } as never), UsageError);
   });
 });
+
+/** Every statement of a model whose columns are named `ok?` and `n?x`, on `db`. */
+async function aQuestionMarkColumn(db: Database): Promise<void> {
+  const table = 'edge_calls_q';
+  await recreateTable(db.knex, table, (t) => {
+    t.increments('id');
+    t.string('ok?', 10).nullable();
+    t.integer('n?x').notNullable();
+    addVersionColumn(t);
+  });
+  class Q extends Model {
+    static table = table;
+    static fields = { id: new AutoField(), ok: new CharField({ column: 'ok?', maxLength: 10, null: true }), n: new IntegerField({ column: 'n?x', default: 0 }), version: new AutoIncVersionField() };
+    declare id: number;
+    declare ok: string | null;
+    declare n: number;
+    declare version: number;
+  }
+  Q.bind(db);
+  const q = await Q.create({ ok: '?', n: 1 });
+  expect((await Q.get(q.id)).toJSON()).to.deep.equal(q.toJSON());
+  expect((await Q.query().where('ok', '?').where('n', '>', 0)).map((x) => x.id)).to.deep.equal([q.id]);
+  expect(await Q.query().where('ok', 'like', '?%').count()).to.equal(1);
+  expect((await Q.query().whereIn('n', [1, 2]).whereNotNull('ok').orderBy('n').first())?.id).to.equal(q.id);
+  q.ok = 'b?';
+  q.n = 2;
+  await q.save();
+  expect(await Q.query().where('ok', 'b?').update({ n: 3 })).to.equal(1);
+  await q.refresh();
+  expect([q.ok, q.n]).to.deep.equal(['b?', 3]);
+  await db.transaction(async () => {
+    q.n = 4;
+    await q.save();
+  });
+  expect(await isChanged(q)).to.equal(false);
+  await q.delete();
+  expect(await Q.query().count()).to.equal(0);
+}

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { addVersionColumn, AutoField, AutoIncVersionField, checkFieldColumns, DateTimeField, FloatField, JsonField, Model, ValidationError } from '../lib';
+import { addVersionColumn, AutoField, AutoIncVersionField, checkFieldColumns, checkSchema, DateTimeField, FloatField, JsonField, Model, ValidationError } from '../lib';
 import { runColumnsCommand } from '../lib/cli/columns-command';
 import { RUN_DB } from './support/dialects';
 import { rejection } from './support/expect-error';
@@ -255,5 +255,52 @@ export class Measure extends Model {
     if (lossy) expect(stderr).to.match(/Measure\.rough/).and.to.match(/t\.double\(\)/);
     else expect(stdout).to.match(/faithfully/);
     expect(await runColumnsCommand(['check'], io)).to.equal(2);
+  });
+});
+
+// A TIMESTAMP column on MySQL/MariaDB holds 1970 to 2038 only (and converts
+// through the session time zone): the checks a deployment runs name it, with
+// the column to use instead. Elsewhere `t.timestamp()` holds every date the
+// field accepts.
+forEachDialect('edge values: a DateTimeField on a narrow TIMESTAMP column is reported', (d) => {
+  const table = 'edge_timestamp';
+  const narrow = d.pick({ sqlite: false, postgres: false, mysql: true });
+
+  class Event extends Model {
+    static table = table;
+    static fields = { id: new AutoField(), at: new DateTimeField({ null: true }), wide: new DateTimeField({ null: true }), version: new AutoIncVersionField() };
+    declare id: number;
+    declare at: Date | null;
+    declare wide: Date | null;
+  }
+
+  beforeEach(async () => {
+    await recreateTable(d.knex, table, (t) => {
+      t.increments('id');
+      t.timestamp('at', { precision: 3 }).nullable();
+      t.datetime('wide', { precision: 3 }).nullable();
+      addVersionColumn(t);
+    });
+    Event.bind(d.db);
+  });
+
+  it('checkFieldColumns() and checkSchema() name the field on TIMESTAMP, with its range and t.datetime()', async () => {
+    const problems = await checkFieldColumns(d.db, [Event]);
+    const schema = (await checkSchema(d.db, [Event])).filter((p) => p.kind === 'lossy-column');
+    if (!narrow) {
+      expect(problems).to.deep.equal([]);
+      expect(schema).to.deep.equal([]);
+      return;
+    }
+    expect(problems.map((p) => p.field)).to.deep.equal(['at']);
+    expect(problems[0]!.message).to.include('1970-01-01T00:00:01.000Z').and.to.include('2038-01-19T03:14:07.999Z').and.to.match(/t\.datetime\(/);
+    expect(schema.map((p) => p.column)).to.deep.equal(['at']);
+    expect(schema[0]!.message).to.include('2038-01-19T03:14:07.999Z').and.to.include("t.datetime('at', { precision: 3 })");
+  });
+
+  it('inside the range a date round-trips on it', async () => {
+    const at = new Date('2030-06-15T12:34:56.789Z');
+    const e = await Event.create({ at, wide: new Date('2100-01-01T00:00:00.000Z') });
+    expect((await Event.get(e.id)).at?.toISOString()).to.equal(at.toISOString());
   });
 });

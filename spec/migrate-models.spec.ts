@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AutoField, CharField, checkSchema, IntegerVersionField, listVersionTriggers, Model } from '../lib';
+import { AutoField, CharField, checkSchema, connect, IntegerVersionField, listVersionTriggers, Model, SchemaMismatchError } from '../lib';
 import { runMigrateCli } from '../lib/cli/migrate-cli';
 import { RUN_DB } from './support/dialects';
 import { forEachDialect } from './support/for-each-dialect';
@@ -159,7 +159,7 @@ forEachDialect('migrate make --models / check --models: tables from models', (d)
     expect(problems.map((p) => [p.kind, p.table])).to.deep.equal([['missing-table', 'mm_nowhere']]);
   });
 
-  it('a table without its version column: create() and get() fail with the driver error, which names the fix', async () => {
+  it('a table without its version column: create() and get() fail naming the fix (the check at first use; with it off, the driver error says it too)', async () => {
     await d.knex.schema.dropTableIfExists('mm_unversioned');
     await d.knex.schema.createTable('mm_unversioned', (t) => {
       t.increments('id');
@@ -170,14 +170,27 @@ forEachDialect('migrate make --models / check --models: tables from models', (d)
       static table = 'mm_unversioned';
       static fields = { id: new AutoField(), name: new CharField({ maxLength: 10 }), version: new IntegerVersionField() };
     }
-    Legacy.bind(d.db);
-    for (const attempt of [() => Legacy.create({ name: 'x' }), () => Legacy.get(1)]) {
-      const err = (await attempt().then(
-        () => expect.fail('worked without a version column'),
-        (e: Error) => e,
-      )) as Error;
-      expect(err.message).to.include(`the table has no column "version"`).and.include(`addVersionColumn(t, 'version')`).and.include('check --models');
+    const unchecked = connect(d.url, { schemaCheck: false });
+    try {
+      for (const [db, expected] of [
+        [d.db, /Legacy.version: column mm_unversioned.version does not exist/],
+        [unchecked, /the table has no column "version"/],
+      ] as const) {
+        Legacy.bind(db);
+        for (const attempt of [() => Legacy.create({ name: 'x' }), () => Legacy.get(1)]) {
+          const err = (await attempt().then(
+            () => expect.fail('worked without a version column'),
+            (e: Error) => e,
+          )) as Error;
+          expect(err.message).to.match(expected).and.include(`addVersionColumn(t, 'version')`);
+          if (db === unchecked) expect(err.message).to.include('check --models');
+          else expect(err).to.be.instanceOf(SchemaMismatchError);
+        }
+      }
+    } finally {
+      await unchecked.close();
     }
+    Legacy.bind(d.db);
     const problems = await checkSchema(d.db, [Legacy]);
     expect(problems.map((p) => `${p.kind} ${p.column}`)).to.deep.equal(['missing-column version']);
     expect(problems[0]!.message).to.include(`addVersionColumn(t, 'version')`);

@@ -7,6 +7,7 @@ import * as api from '../lib';
 const EXPORTS = [
   'AutoField',
   'AutoIncVersionField',
+  'BatchConflictError',
   'BooleanField',
   'CharField',
   'ConditionalVersionField',
@@ -39,6 +40,7 @@ const EXPORTS = [
   'RecordDeletedError',
   'RecordModifiedError',
   'RetryableError',
+  'SchemaMismatchError',
   'StatementTimeoutError',
   'TextField',
   'TransactionClosedError',
@@ -121,10 +123,13 @@ describe('public API', () => {
   });
 
   it('errors share one root and keep their names', () => {
-    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.MissingTriggerError, api.RetryableError, api.ConnectionLostError, api.DatabaseValueError, api.TransactionClosedError, api.DatabaseClosedError, api.StatementTimeoutError, api.DatabaseUnavailableError, api.MigrationError]) {
+    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.MissingTriggerError, api.RetryableError, api.ConnectionLostError, api.DatabaseValueError, api.TransactionClosedError, api.DatabaseClosedError, api.StatementTimeoutError, api.DatabaseUnavailableError, api.MigrationError, api.BatchConflictError]) {
       expect(E.prototype).to.be.instanceOf(api.KnexConcurrencyError);
     }
     expect(new api.DoesNotExist('Product', 7).name).to.equal('DoesNotExist');
+    expect(new api.BatchConflictError({ model: 'P', conflicts: [], atomic: true, savedCount: 0, changedCount: 0 }).name).to.equal('BatchConflictError');
+    expect(api.Model.saveAll).to.be.a('function');
+    expect(api.Model.createAll).to.be.a('function');
     expect(new api.RecordDeletedError({ target: {}, model: 'P', pk: 1, operation: 'delete', expectedVersion: 3 })).to.be.instanceOf(api.RecordModifiedError);
   });
 });

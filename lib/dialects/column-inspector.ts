@@ -45,8 +45,13 @@ function sqliteKind(declared: string): Pick<LiveColumn, 'kind'> {
   return { kind: 'other' };
 }
 
-async function sqliteColumns(knex: Knex, table: string): Promise<LiveColumn[]> {
-  const rows = (await knex.raw('select name, type, "notnull" as nn from pragma_table_info(?)', [table])) as { name: string; type: string; nn: number }[];
+/** Runs one catalog read and resolves its rows (Knex's own runner by default). */
+export type CatalogRead = (query: Knex.QueryBuilder | Knex.Raw) => Promise<readonly Record<string, unknown>[]>;
+
+const byKnex: CatalogRead = async (query) => (await query) as unknown as Record<string, unknown>[];
+
+async function sqliteColumns(knex: Knex, table: string, read: CatalogRead): Promise<LiveColumn[]> {
+  const rows = (await read(knex.raw('select name, type, "notnull" as nn from pragma_table_info(?)', [table]))) as unknown as { name: string; type: string; nn: number }[];
   return rows.map((r) => ({ name: r.name, type: r.type.toLowerCase() || '(none)', nullable: r.nn === 0, ...sqliteKind(r.type) }));
 }
 
@@ -66,11 +71,14 @@ const PG_KINDS: Record<string, ColumnKind> = {
   jsonb: 'json',
 };
 
-async function postgresColumns(knex: Knex, table: string): Promise<LiveColumn[]> {
-  const rows = (await knex('information_schema.columns')
+async function postgresColumns(knex: Knex, table: string, read: CatalogRead): Promise<LiveColumn[]> {
+  const rows = (await read(knex('information_schema.columns')
     .select('column_name', 'data_type', 'character_maximum_length', 'datetime_precision', 'is_nullable')
-    .where({ table_name: table })
-    .andWhereRaw('table_schema = current_schema()')) as {
+    // The table the connection's queries name: resolved by the search_path
+    // (a temporary table, a schema later in the path), not current_schema() only.
+    .whereRaw('(table_schema, table_name) = (SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(?))', [
+      `"${table.replace(/"/g, '""')}"`,
+    ]))) as unknown as {
     column_name: string;
     data_type: string;
     character_maximum_length: number | null;
@@ -113,11 +121,11 @@ const MYSQL_KINDS: Record<string, ColumnKind> = {
   json: 'json',
 };
 
-async function mysqlColumns(knex: Knex, table: string): Promise<LiveColumn[]> {
-  const rows = (await knex('information_schema.COLUMNS')
+async function mysqlColumns(knex: Knex, table: string, read: CatalogRead): Promise<LiveColumn[]> {
+  const rows = (await read(knex('information_schema.COLUMNS')
     .select({ name: 'COLUMN_NAME', type: 'DATA_TYPE', full: 'COLUMN_TYPE', len: 'CHARACTER_MAXIMUM_LENGTH', prec: 'DATETIME_PRECISION', nullable: 'IS_NULLABLE' })
     .where({ TABLE_NAME: table })
-    .andWhereRaw('TABLE_SCHEMA = DATABASE()')) as { name: string; type: string; full: string; len: number | string | null; prec: number | null; nullable: string }[];
+    .andWhereRaw('TABLE_SCHEMA = DATABASE()'))) as unknown as { name: string; type: string; full: string; len: number | string | null; prec: number | null; nullable: string }[];
   return rows.map((r) => {
     const type = String(r.type).toLowerCase();
     // Knex's boolean() is TINYINT(1) on MySQL.
@@ -135,10 +143,11 @@ async function mysqlColumns(knex: Knex, table: string): Promise<LiveColumn[]> {
 
 /**
  * The columns of `table` as the database has them, by name; `undefined` when
- * the table does not exist. Reads the catalog only.
+ * the table does not exist. Reads the catalog only, by `read` (Knex's runner
+ * unless given: the library's own passes the rows by no `postProcessResponse` hook).
  */
-export async function inspectColumns(knex: Knex, dialect: DialectName, table: string): Promise<ReadonlyMap<string, LiveColumn> | undefined> {
-  const columns = dialect === 'sqlite' ? await sqliteColumns(knex, table) : dialect === 'postgres' ? await postgresColumns(knex, table) : await mysqlColumns(knex, table);
+export async function inspectColumns(knex: Knex, dialect: DialectName, table: string, read: CatalogRead = byKnex): Promise<ReadonlyMap<string, LiveColumn> | undefined> {
+  const columns = dialect === 'sqlite' ? await sqliteColumns(knex, table, read) : dialect === 'postgres' ? await postgresColumns(knex, table, read) : await mysqlColumns(knex, table, read);
   if (columns.length === 0) return undefined;
   return new Map(columns.map((c) => [c.name, c]));
 }

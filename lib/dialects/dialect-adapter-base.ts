@@ -2,7 +2,10 @@ import type { Knex } from 'knex';
 import type { IsolationLevel } from '../transactions/isolation';
 import type { UnavailableReason } from '../errors';
 import type { DateRange, DialectAdapter, DialectName, ErrorClassification, ExecResult, KnexClientQuery, KnexQueryObject, StatementToRun } from './dialect-adapter';
+import { queryWithDriver, type DriverCall } from './knex-query';
+import { isLibraryClient } from './library-client';
 import type { MigrationLock } from './migration-lock';
+import type { BatchUpdateDialect } from './batch-update-dialect';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
 
 /**
@@ -47,10 +50,12 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   // A database that does not know FOR UPDATE fails loudly rather than racing.
   readonly lockRowSuffix: string = ' FOR UPDATE';
   readonly versionTriggers: VersionTriggerDialect | undefined = undefined;
+  readonly batchUpdate: BatchUpdateDialect | undefined = undefined;
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined = undefined;
   readonly dateRange: DateRange | undefined = undefined;
   // SQLite stores every REAL in 8 bytes, whatever the declared type.
   readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set<string>());
+  readonly narrowDateTypes: ReadonlyMap<string, DateRange> = new Map();
 
   // The SQL standard's form, which SQLite and PostgreSQL speak.
   insertDefaults(quotedTable: string): string {
@@ -79,10 +84,23 @@ export abstract class DialectAdapterBase implements DialectAdapter {
 
   checkConnection(_connection: unknown): void {}
 
-  /** Plain `client.query()`: the driver parses the statement every time. */
+  /**
+   * `client.query()`. A statement marked `prepare` runs prepared by the
+   * client class the library built; a Knex instance the caller built keeps
+   * its own class, which does not know the mark, so the adapter's own driver
+   * call (`preparedCall`) runs it inside Knex's steps (see `queryWithDriver`).
+   */
   run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<KnexQueryObject> {
-    return client.query(connection, this.queryObject(stmt));
+    const obj = this.queryObject(stmt);
+    if (obj.prepare === true && !isLibraryClient(client)) {
+      const call = this.preparedCall;
+      if (call !== undefined) return queryWithDriver(client, connection, obj, call);
+    }
+    return client.query(connection, obj);
   }
+
+  /** The driver call that runs a statement marked `prepare` on a kept statement; `undefined`: none (the driver parses it every time). */
+  protected readonly preparedCall: DriverCall | undefined = undefined;
 
   /** The query object for `client.query()`; a new one per call, since Knex fills it in. */
   protected queryObject(stmt: StatementToRun): KnexQueryObject {

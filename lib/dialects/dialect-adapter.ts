@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { MigrationLock } from './migration-lock';
+import type { BatchUpdateDialect } from './batch-update-dialect';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
 import type { RetryReason, UnavailableReason } from '../errors';
 import type { IsolationLevel } from '../transactions/isolation';
@@ -114,6 +115,13 @@ export interface DialectAdapter {
   /** How this database keeps a `TriggerVersionField`; `undefined` when it cannot. */
   readonly versionTriggers: VersionTriggerDialect | undefined;
   /**
+   * How `saveAll()` writes many compare-and-swap updates of one shape in one
+   * statement, or `undefined` to write them row by row, each a prepared
+   * statement, inside one transaction (SQLite: in-process, so a statement
+   * costs no round trip).
+   */
+  readonly batchUpdate: BatchUpdateDialect | undefined;
+  /**
    * The `isolationLevel` Knex's BEGIN gets for a transaction that asks for
    * `level`, or `undefined` where every transaction already runs at that
    * level or a stronger one.
@@ -136,8 +144,10 @@ export interface DialectAdapter {
    * A SQL expression (in parentheses, fit for a column DEFAULT) for the
    * database clock in microseconds since the epoch, the same scale as
    * `nextClockVersion()`: the first version of a row inserted by other SQL.
-   * `undefined` where such a default would get in the way (the column then
-   * defaults to 0). `addedToExistingTable`: the column is added by ALTER TABLE.
+   * `addedToExistingTable`: the column is added by ALTER TABLE, with a
+   * constant 0 for the rows already there (a volatile default would rewrite
+   * the table), and the expression is set as its default just after.
+   * `undefined` where the database cannot have it (the default stays 0).
    */
   clockVersionDefault(addedToExistingTable: boolean): string | undefined;
   /**
@@ -146,6 +156,12 @@ export interface DialectAdapter {
    * `float(8,2)` (Knex's `t.float()`), fixed-point `decimal`.
    */
   readonly lossyFloatTypes: ReadonlySet<string>;
+  /**
+   * Column types (as Knex's `columnInfo()` names them) that hold a narrower
+   * range of dates than `dateRange`: a `DateTimeField` there is reported by
+   * the column checks.
+   */
+  readonly narrowDateTypes: ReadonlyMap<string, DateRange>;
 
   /** An INSERT of a row with every column at its default (`quotedTable` already quoted). */
   insertDefaults(quotedTable: string): string;

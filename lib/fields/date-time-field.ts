@@ -37,6 +37,12 @@ export class DateTimeField<O extends FieldOptions<Date> = {}> extends Field<Date
     return `${value.toISOString()} is out of range: ${range.description}; nothing was written`;
   }
 
+  override columnProblem(columnType: string, adapter: DialectAdapter): string | undefined {
+    const range = adapter.narrowDateTypes.get(columnType.toLowerCase());
+    if (range === undefined) return undefined;
+    return `a DateTimeField on a ${columnType} column: ${range.description} (the server refuses other dates); make it a datetime column (t.datetime(name, { precision: 3 }) in a migration)`;
+  }
+
   override fromDb(raw: unknown): Date | null {
     if (raw === null || raw === undefined) return null;
     if (raw instanceof Date) return raw;

@@ -1,4 +1,5 @@
 import type { ColumnKind, LiveColumn } from '../dialects/column-inspector';
+import type { DialectAdapter } from '../dialects/dialect-adapter';
 import { AutoField } from '../fields/auto-field';
 import { BooleanField } from '../fields/boolean-field';
 import { CharField } from '../fields/char-field';
@@ -52,8 +53,12 @@ export function columnCall(f: FieldColumn): string | undefined {
   return call;
 }
 
-/** Why `live` cannot hold every value of `f` without loss, or `undefined` when it can. */
-export function columnProblem(f: FieldColumn, live: LiveColumn): string | undefined {
+/**
+ * Why `live` cannot hold every value of `f` without loss, or `undefined` when
+ * it can; with `adapter`, what the field itself says of the column type on
+ * that database (`Field.columnProblem`) is asked too.
+ */
+export function columnProblem(f: FieldColumn, live: LiveColumn, adapter?: DialectAdapter): string | undefined {
   const field = f.field;
   const is = `is ${live.type}`;
   let problem: string | undefined;
@@ -83,5 +88,7 @@ export function columnProblem(f: FieldColumn, live: LiveColumn): string | undefi
     if (live.kind !== 'json' && live.kind !== 'text') problem = `${is}, not a JSON or text column`;
   }
   if (problem === undefined && field.nullable && !live.nullable && !(field instanceof AutoField)) problem = `${is} NOT NULL, but the field allows null`;
+  // The type without its size or precision (`timestamp(3)`), as Knex's columnInfo() names it.
+  if (problem === undefined && adapter !== undefined) problem = field.columnProblem(live.type.replace(/\(.*$/, ''), adapter);
   return problem;
 }

@@ -6,12 +6,13 @@ import { adapterForKnex } from '../dialects/adapter-for';
  * null`, defaulting to the database clock in microseconds. The model writes
  * the initial version on insert; the default covers rows inserted by other
  * writers, so that they too start from the clock (a row deleted and inserted
- * again never starts at a version an old copy of it holds). On MySQL and
- * MariaDB it defaults to 0 (Knex's renameColumn() there cannot carry an
- * expression default), and so does a column added to an existing table
- * (SQLite's ALTER TABLE refuses a non-constant default; PostgreSQL's would
- * rewrite the whole table under an exclusive lock): rows inserted by other
- * SQL there start at 0, below every version the library writes.
+ * again never starts at a version an old copy of it holds).
+ *
+ * In `alterTable` the rows already there get 0 (a constant default, so the
+ * table is not rewritten), and the clock becomes the default just after, for
+ * rows inserted later. Except on SQLite, which cannot change a column's
+ * default without rebuilding the table: there rows that other SQL inserts
+ * into such a table start at 0 and must be given a version (docs/edges.md).
  *
  * @example
  * ```ts
@@ -27,7 +28,13 @@ import { adapterForKnex } from '../dialects/adapter-for';
 export function addVersionColumn(table: Knex.CreateTableBuilder | Knex.AlterTableBuilder, name = 'version'): Knex.ColumnBuilder {
   // Knex hands the builder its client (and whether it alters a table), the only way to the dialect here.
   const { client, _method } = table as unknown as { client: Knex.Client; _method?: string };
-  const clock = adapterForKnex({ client } as unknown as Knex).clockVersionDefault(_method === 'alter');
+  const altering = _method === 'alter';
+  const clock = adapterForKnex({ client } as unknown as Knex).clockVersionDefault(altering);
   const column = table.bigInteger(name).notNullable();
-  return clock === undefined ? column.defaultTo(0) : column.defaultTo(client.raw(clock) as unknown as Knex.Raw);
+  if (clock === undefined) return column.defaultTo(0);
+  const now = client.raw(clock) as unknown as Knex.Raw;
+  if (!altering) return column.defaultTo(now);
+  // Knex runs an alterTable's added columns first, then its altered ones.
+  (table as Knex.AlterTableBuilder).bigInteger(name).notNullable().defaultTo(now).alter({ alterNullable: false, alterType: false });
+  return column.defaultTo(0);
 }

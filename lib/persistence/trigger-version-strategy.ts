@@ -68,6 +68,9 @@ export const triggerVersionStrategy: VersionStrategy = {
     return { version: outcome.version };
   },
 
+  // Only the trigger knows the new version: a batch writes these rows one by one with update().
+  batchNext: () => undefined,
+
   async bulkSet(db: Database, session: Session, meta: ModelMeta): Promise<undefined> {
     // Without its trigger the rows would be written unprotected. A bulk write
     // has no single version to see move, so ask the catalog (in the same

@@ -37,6 +37,14 @@ export interface VersionStrategy {
    */
   update(write: RowUpdate): Promise<UpdateResult>;
   /**
+   * The version a write checked at `held` leaves, known before it runs, so a
+   * batch can write `version = ?` with it row by row (`saveAll()`); the check
+   * pins the row at `held`, so it equals what `update()` would write.
+   * `undefined` when only the database knows it (a trigger), or there is no
+   * version: such rows are written one by one with `update()`.
+   */
+  batchNext(held: number, increment: boolean): number | undefined;
+  /**
    * The version column's value in a bulk `query().update()`, which checks no
    * version: a raw SQL expression (boxed: a Knex raw is thenable, and a
    * promise would run it), or `undefined` when the database moves it itself

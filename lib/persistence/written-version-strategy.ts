@@ -43,6 +43,10 @@ class WrittenVersionStrategy implements VersionStrategy {
     return updateWith(u, checked, move, next === undefined);
   }
 
+  batchNext(held: number, increment: boolean): number | undefined {
+    return increment ? this.checkedMove('', held).next : held;
+  }
+
   async bulkSet(db: Database, _session: Session, meta: ModelMeta): Promise<{ readonly sql: Knex.Raw }> {
     const move = this.blindMove(versionColumn(db, meta));
     return { sql: db.knex.raw(move.set, move.bindings as Knex.RawBinding[]) };
@@ -112,5 +116,6 @@ export const counterVersionStrategy: VersionStrategy = new WrittenVersionStrateg
 /** A model without a version field: a plain UPDATE by key, reported as such. */
 export const noVersionStrategy: VersionStrategy = {
   update: (u) => updateWith(u, false, undefined, false),
+  batchNext: () => undefined,
   bulkSet: async () => undefined,
 };

@@ -1,3 +1,4 @@
+import { mysqlBatchUpdate } from './mysql-batch-update';
 import type { Knex } from 'knex';
 import type { MigrationLock } from '../migration-lock';
 import { MysqlMigrationLock } from './mysql-migration-lock';
@@ -5,7 +6,8 @@ import { UnavailableReason, UsageError } from '../../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
 import { DialectAdapterBase, MAX_PREPARED_PER_CONNECTION } from '../dialect-adapter-base';
 import type { DateRange, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
-import { MysqlClient } from './mysql-client';
+import { executePrepared, MysqlClient } from './mysql-client';
+import type { DriverCall } from '../knex-query';
 import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
@@ -97,22 +99,40 @@ export class MysqlAdapter extends DialectAdapterBase {
   // compare-and-swap fail; a locking read sees the latest committed row.
   override readonly latestRowReadSuffix = ' LOCK IN SHARE MODE';
   override readonly versionTriggers = mysqlVersionTriggers;
+  override readonly batchUpdate = mysqlBatchUpdate;
   override readonly arrayRowsOption = Object.freeze({ rowsAsArray: true });
   // DATETIME's documented range. Outside it the server stores 0000-00-00 or
   // refuses, mysql2 reads years below 100 as 19xx/20xx and throws a raw
   // RangeError for negative ones. (A TIMESTAMP column is narrower still:
   // 1970 to 2038; declare date columns with t.datetime() on MySQL.)
-  // No clock default: Knex's renameColumn() on MySQL/MariaDB copies a
-  // column's default back as a quoted string, and an expression default
-  // ('floor(unix_timestamp(...))') then fails the migration. Rows inserted
-  // by other SQL start at 0 here, below any version the library writes.
   // Knex's t.float() is `float(8, 2)`: 0.125 reads back as 0.12, and 10^6 is refused.
   override readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set(['float', 'decimal', 'numeric']));
+  // TIMESTAMP is 4-byte epoch seconds: the server refuses (strict mode) or
+  // zeroes other dates, and converts values through the session time zone.
+  override readonly narrowDateTypes: ReadonlyMap<string, DateRange> = new Map([
+    [
+      'timestamp',
+      Object.freeze({
+        min: Date.UTC(1970, 0, 1, 0, 0, 1),
+        max: Date.UTC(2038, 0, 19, 3, 14, 7, 999),
+        description: 'a MySQL/MariaDB TIMESTAMP column stores only 1970-01-01T00:00:01.000Z to 2038-01-19T03:14:07.999Z',
+      }),
+    ],
+  ]);
   override readonly dateRange: DateRange = Object.freeze({
     min: Date.UTC(1000, 0, 1),
     max: Date.UTC(9999, 11, 31, 23, 59, 59, 999),
     description: 'MySQL/MariaDB DATETIME stores the range 1000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z',
   });
+
+  // An expression default needs MariaDB 10.2.1 or MySQL 8.0.13. UTC arithmetic,
+  // not unix_timestamp(now(6)): that converts through the session time zone,
+  // ambiguous for an hour at the end of daylight saving time. (Knex's own
+  // renameColumn() would copy it back as a quoted string: MysqlClient renames
+  // with RENAME COLUMN, which keeps it.)
+  override clockVersionDefault(_addedToExistingTable: boolean): string | undefined {
+    return "(timestampdiff(microsecond, '1970-01-01 00:00:00', utc_timestamp(6)))";
+  }
 
   static configFromUrl(url: string): Knex.Config {
     const u = new URL(url);
@@ -189,6 +209,8 @@ export class MysqlAdapter extends DialectAdapterBase {
   // Writes only: what they answer (matched rows, the new key) is the same in
   // either protocol. Reads stay on the text protocol, whose values the fields
   // are written for; in binary a FLOAT column, for one, reads back as float32.
+  protected override readonly preparedCall: DriverCall = executePrepared;
+
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {
     const obj = super.queryObject(stmt);
     if (stmt.method !== 'select' && this.#prepared) obj.prepare = true;

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
+import { markLibraryClient } from '../library-client';
 import type { KnexQueryObject } from '../dialect-adapter';
+import { renameColumnInPlace } from './mysql-rename-column';
 
 // Knex exposes its dialect clients only as CommonJS modules without types.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -11,6 +13,7 @@ interface Mysql2Connection {
 
 interface KnexClientInternals {
   _query(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject>;
+  tableCompiler(...args: unknown[]): object;
 }
 
 const knexMysql2 = KnexMysql2Client.prototype as unknown as KnexClientInternals;
@@ -19,19 +22,30 @@ const knexMysql2 = KnexMysql2Client.prototype as unknown as KnexClientInternals;
  * Knex's mysql2 client, except that a statement marked `prepare` runs with
  * mysql2's `execute()`: the server parses it once per connection (mysql2
  * keeps the prepared statement) and the values travel in binary, not
- * escaped into the text. Knex's query() around it (events, transaction
+ * escaped into the text; and a column is renamed with RENAME COLUMN. Knex's query() around it (events, transaction
  * checks, error messages) is unchanged.
  */
 export class MysqlClient extends KnexMysql2Client {
+  // See renameColumnInPlace: a version column's clock default survives a rename.
+  tableCompiler(...args: unknown[]): object {
+    return renameColumnInPlace(knexMysql2.tableCompiler.apply(this, args));
+  }
+
   _query(connection: Mysql2Connection, obj: KnexQueryObject): Promise<KnexQueryObject> {
     if (obj.prepare !== true || !obj.sql) return knexMysql2._query.call(this, connection, obj);
-    return new Promise((resolve, reject) => {
-      connection.execute(obj.sql, obj.bindings, (err, result, fields) => {
-        if (err) return reject(err);
-        // The shape Knex's own _query leaves for processResponse and the adapter.
-        obj.response = [result, fields];
-        resolve(obj);
-      });
-    });
+    return executePrepared(connection, obj).then(() => obj);
   }
+}
+markLibraryClient(MysqlClient);
+
+/** Runs `obj` with mysql2's `execute()` (prepared, kept per connection), leaving the answer where Knex's _query leaves it. */
+export function executePrepared(connection: object, obj: KnexQueryObject): Promise<void> {
+  return new Promise((resolve, reject) => {
+    (connection as Mysql2Connection).execute(obj.sql, obj.bindings, (err, result, fields) => {
+      if (err) return reject(err);
+      // The shape Knex's own _query leaves for processResponse and the adapter.
+      obj.response = [result, fields];
+      resolve();
+    });
+  });
 }

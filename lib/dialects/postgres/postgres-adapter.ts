@@ -1,7 +1,8 @@
+import { updateFromBatch } from '../update-from-batch';
 import type { Knex } from 'knex';
 import type { MigrationLock } from '../migration-lock';
 import { PostgresMigrationLock } from './postgres-migration-lock';
-import { PostgresClient } from './postgres-client';
+import { escapeQuestionMarksIn, PostgresClient } from './postgres-client';
 import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
 import type { UnavailableReason } from '../../errors';
 import { postgresVersionTriggers } from './postgres-version-triggers';
@@ -128,6 +129,7 @@ export class PostgresAdapter extends DialectAdapterBase {
   // NAMEDATALEN - 1: longer names are silently truncated, so triggers could collide.
   override readonly maxIdentifierLength = 63;
   override readonly versionTriggers = postgresVersionTriggers;
+  override readonly batchUpdate = updateFromBatch;
   override readonly arrayRowsOption = Object.freeze({ rowMode: 'array' });
   // timestamp/timestamptz start at 4713 BC (Julian day 0) and end in 294276,
   // past JavaScript's last date; node-postgres writes and reads BC years.
@@ -172,14 +174,16 @@ export class PostgresAdapter extends DialectAdapterBase {
 
   override checkKnex(knex: Knex): void {
     this.#named = checkPreparedOption((knex.client as { config?: PreparedStatementsOption }).config?.kcPreparedStatements);
+    escapeQuestionMarksIn(knex.client);
   }
 
   // clock_timestamp(), not now(): now() is the transaction's start, the same
-  // for every row it inserts. Not when ALTER TABLE adds the column: a volatile
-  // default rewrites the whole table under an exclusive lock, where a
-  // constant one is instant.
-  override clockVersionDefault(addedToExistingTable: boolean): string | undefined {
-    return addedToExistingTable ? undefined : '(floor(extract(epoch from clock_timestamp()) * 1000000)::bigint)';
+  // for every row it inserts. When ALTER TABLE adds the column it is set as
+  // the default after the column was added with a constant 0: a volatile
+  // default in ADD COLUMN rewrites the whole table under an exclusive lock,
+  // SET DEFAULT changes the catalog only.
+  override clockVersionDefault(_addedToExistingTable: boolean): string | undefined {
+    return '(floor(extract(epoch from clock_timestamp()) * 1000000)::bigint)';
   }
 
   // node-postgres parses json and jsonb; as text, the value `"42"` stays a string.

@@ -20,6 +20,31 @@ const knexPg = KnexPgClient.prototype as unknown as KnexPgInternals;
  */
 export class PostgresClient extends (KnexPgClient as new (config: Knex.Config) => KnexPgInternals) {
   override wrapIdentifierImpl(value: string): string {
-    return knexPg.wrapIdentifierImpl.call(this, value).replace(/\?/g, '\\?');
+    return escapeQuestionMarks(knexPg.wrapIdentifierImpl.call(this, value));
   }
 }
+
+// A `?` not already escaped (a user's wrapIdentifier hook may have done it).
+function escapeQuestionMarks(quoted: string): string {
+  return quoted.replace(/(?<!\\)\?/g, '\\?');
+}
+
+type WrapIdentifierHook = (value: string, impl: (value: string) => string, queryContext: unknown) => string;
+
+/**
+ * The same escape for a Knex instance the caller built (`connect(knex)`):
+ * its quoting, whatever it is (a `wrapIdentifier` hook of its config
+ * included), then `?` escaped. Set as a `wrapIdentifier` hook on a copy of
+ * the client's config (the caller's object is left alone), which Knex's
+ * transaction clients share. It changes nothing for a name without `?`, and
+ * a name with one could not be used by any statement before.
+ */
+export function escapeQuestionMarksIn(client: object): void {
+  const c = client as { config: { wrapIdentifier?: WrapIdentifierHook; [ESCAPED]?: true } };
+  if (c instanceof PostgresClient || c.config[ESCAPED]) return;
+  const hook = c.config.wrapIdentifier;
+  const wrapIdentifier: WrapIdentifierHook = (value, impl, queryContext) => escapeQuestionMarks(hook === undefined ? impl(value) : hook(value, impl, queryContext));
+  c.config = { ...c.config, wrapIdentifier, [ESCAPED]: true };
+}
+
+const ESCAPED = Symbol('knex-concurrency: ? escaped in identifiers');

@@ -5,7 +5,11 @@ import { UsageError } from '../../errors';
 import { DialectAdapterBase } from '../dialect-adapter-base';
 import type { ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
 import { type MigrationLock, NoMigrationLock } from '../migration-lock';
-import { sqliteClientClass } from './sqlite-client';
+import { finalizeOnDestroy, runPrepared, sqliteClientClass } from './sqlite-client';
+import type { SqliteConnection } from './sqlite-statement-cache';
+import type { DriverCall } from '../knex-query';
+import { isLibraryClient } from '../library-client';
+import { updateFromBatch } from '../update-from-batch';
 import { SqliteMigrationLock } from './sqlite-migration-lock';
 import { sqliteVersionTriggers } from './sqlite-version-triggers';
 
@@ -45,6 +49,8 @@ export class SqliteAdapter extends DialectAdapterBase {
   // holds the database's only write lock.
   override readonly lockRowSuffix = '';
   override readonly versionTriggers = sqliteVersionTriggers;
+  // One statement per chunk: in one process it costs no round trip, but each statement still costs the library's own work.
+  override readonly batchUpdate = updateFromBatch;
 
   // Every SQLite transaction is SERIALIZABLE: one writer at a time (the
   // library begins them IMMEDIATE), and a reader sees one snapshot. So every
@@ -74,7 +80,8 @@ export class SqliteAdapter extends DialectAdapterBase {
 
   // julianday('now') has millisecond precision; scaled to microseconds like the
   // others. ALTER TABLE ADD COLUMN refuses a non-constant default on a table
-  // with rows, so a column added later defaults to 0.
+  // with rows, and a default cannot change without rebuilding the table
+  // (which drops its triggers), so a column added later defaults to 0.
   override clockVersionDefault(addedToExistingTable: boolean): string | undefined {
     return addedToExistingTable ? undefined : "(CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER))";
   }
@@ -99,6 +106,14 @@ export class SqliteAdapter extends DialectAdapterBase {
   // The flag is read by the client class prepareConfig installs, which keeps
   // a compiled statement per connection; with a Knex instance built
   // elsewhere, Knex's own client ignores it and prepares every time.
+  protected override readonly preparedCall: DriverCall = (connection, obj) => runPrepared(connection as SqliteConnection, obj);
+
+  // A Knex instance the caller built keeps Knex's client class, which would
+  // close a connection without finalizing the statements kept on it.
+  override checkKnex(knex: Knex): void {
+    if (!isLibraryClient(knex.client)) finalizeOnDestroy((knex.client as { pool?: Parameters<typeof finalizeOnDestroy>[0] }).pool);
+  }
+
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {
     const obj = super.queryObject(stmt);
     obj.prepare = true;

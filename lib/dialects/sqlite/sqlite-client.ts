@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { KnexQueryObject } from '../dialect-adapter';
+import { markLibraryClient } from '../library-client';
 import { SqliteConnection, SqliteStatementCache } from './sqlite-statement-cache';
 
 // Knex exposes its dialect clients only as CommonJS modules without types.
@@ -71,13 +72,7 @@ export function sqliteClientClass(settings: SqliteSettings): new (config: Knex.C
     // transaction checks, error messages) is unchanged.
     _query(connection: SqliteConnection, obj: KnexQueryObject): Promise<KnexQueryObject> {
       if (obj.prepare !== true || !obj.sql) return knexSqlite._query.call(this, connection, obj);
-      // The driver call Knex picks for the method: rows for reads and RETURNING, a run otherwise.
-      const how = obj.method === 'del' || ((obj.method === 'insert' || obj.method === 'update') && !obj.returning) ? 'run' : 'all';
-      return statements.call(connection, obj.sql, how, obj.bindings).then((answer) => {
-        obj.response = answer.response;
-        obj.context = answer.context;
-        return obj;
-      });
+      return runPrepared(connection, obj).then(() => obj);
     }
 
     async destroyRawConnection(connection: SqliteConnection): Promise<void> {
@@ -85,5 +80,29 @@ export function sqliteClientClass(settings: SqliteSettings): new (config: Knex.C
       return knexSqlite.destroyRawConnection.call(this, connection);
     }
   }
+  markLibraryClient(SqliteClient);
   return SqliteClient;
+}
+
+/** Runs `obj` on the statement kept for its SQL on `connection`, leaving the answer where Knex's _query leaves it. */
+export async function runPrepared(connection: SqliteConnection, obj: KnexQueryObject): Promise<void> {
+  // The driver call Knex picks for the method: rows for reads and RETURNING, a run otherwise.
+  const how = obj.method === 'del' || ((obj.method === 'insert' || obj.method === 'update') && !obj.returning) ? 'run' : 'all';
+  const answer = await statements.call(connection, obj.sql, how, obj.bindings);
+  obj.response = answer.response;
+  obj.context = answer.context;
+}
+
+const finalizing = new WeakSet<object>();
+
+/**
+ * For a Knex instance the caller built: finalizes a connection's kept
+ * statements when its pool is about to destroy it (`sqlite3_close` refuses a
+ * connection that still has some). The pool announces it synchronously just
+ * before, and a finalize issued then runs first.
+ */
+export function finalizeOnDestroy(pool: { on(event: 'destroyRequest', fn: (id: number, connection: SqliteConnection) => void): void } | undefined): void {
+  if (pool === undefined || finalizing.has(pool)) return;
+  finalizing.add(pool);
+  pool.on('destroyRequest', (_id, connection) => statements.finalizeNow(connection));
 }

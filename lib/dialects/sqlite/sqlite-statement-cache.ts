@@ -80,6 +80,14 @@ export class SqliteStatementCache {
     );
   }
 
+  /** Finalizes now every statement of `connection` that is ready (none is running: the pool is destroying it). */
+  finalizeNow(connection: SqliteConnection): void {
+    const entries = this.#byConnection.get(connection);
+    if (entries === undefined) return;
+    this.#byConnection.delete(connection);
+    for (const e of entries.values()) if (e.ready === undefined) e.stmt.finalize();
+  }
+
   #entry(connection: SqliteConnection, sql: string): Entry {
     let entries = this.#byConnection.get(connection);
     if (entries === undefined) this.#byConnection.set(connection, (entries = new Map()));

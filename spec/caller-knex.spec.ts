@@ -1,0 +1,147 @@
+import { expect } from 'chai';
+import knexFactory, { Knex } from 'knex';
+import { connect, Database } from '../lib';
+import { forEachDialect } from './support/for-each-dialect';
+import { createProductTable, productModel, VERSION_KINDS } from './support/models';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+
+/** A Knex config as an application's knexfile holds it, with hooks of its own. */
+function callerConfig(name: string, url: string): Knex.Config {
+  const hooks = {
+    // Upper-case keys on the caller's own query results: the library's statements must not see them.
+    postProcessResponse: (result: unknown) =>
+      Array.isArray(result) && result.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r))
+        ? result.map((r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toUpperCase(), v])))
+        : result,
+  };
+  if (name === 'sqlite') return { client: 'sqlite3', connection: { filename: url.replace(/^sqlite:/, '') }, useNullAsDefault: true, ...hooks };
+  if (name === 'postgres') return { client: 'pg', connection: url, ...hooks };
+  const u = new URL(url);
+  return { client: 'mysql2', connection: { host: u.hostname, port: Number(u.port), user: u.username, password: u.password, database: u.pathname.slice(1) }, ...hooks };
+}
+
+/** How many statements the driver prepared (SQLite: Database#prepare calls; MySQL: COM_STMT_PREPARE packets) while `fn` ran; `undefined` for PostgreSQL. */
+async function preparesDuring(name: string, knex: Knex, fn: () => Promise<void>): Promise<{ prepares: number; plain: number } | undefined> {
+  if (name === 'postgres') {
+    await fn();
+    return undefined;
+  }
+  let prepares = 0;
+  let plain = 0;
+  const restore: (() => void)[] = [];
+  const wrap = (target: Record<string, (...a: unknown[]) => unknown>, method: string, count: () => void) => {
+    const original = target[method]!;
+    target[method] = function (this: unknown, ...args: unknown[]) {
+      count();
+      return original.apply(this, args);
+    };
+    restore.push(() => (target[method] = original));
+  };
+  if (name === 'sqlite') {
+    const sqlite3 = require('sqlite3') as { Database: { prototype: Record<string, (...a: unknown[]) => unknown> } };
+    wrap(sqlite3.Database.prototype, 'prepare', () => prepares++);
+    for (const m of ['run', 'all']) wrap(sqlite3.Database.prototype, m, () => plain++);
+  } else {
+    const conn = (await (knex.client as unknown as { acquireConnection(): Promise<object> }).acquireConnection()) as Record<string, (...a: unknown[]) => unknown>;
+    await (knex.client as unknown as { releaseConnection(c: object): Promise<void> }).releaseConnection(conn);
+    wrap(conn, 'prepare', () => prepares++);
+    wrap(conn, 'query', () => plain++);
+  }
+  try {
+    await fn();
+  } finally {
+    for (const r of restore) r();
+  }
+  return { prepares, plain };
+}
+
+/**
+ * A Knex instance the caller built keeps its client class, hooks and events;
+ * the library's statements on it still run prepared, and its pool still
+ * closes cleanly.
+ */
+forEachDialect('a Knex instance the caller built: the fast path, its hooks left alone', (d) => {
+  const table = 'caller_knex_products';
+  const kind = VERSION_KINDS[1]!;
+  let knex: Knex;
+  let db: Database;
+
+  beforeEach(async () => {
+    await createProductTable(d.knex, table);
+    // One connection, so that the spy on it sees every statement.
+    knex = knexFactory({ ...callerConfig(d.name, d.url), pool: { min: 1, max: 1 } });
+    db = connect(knex);
+  });
+
+  afterEach(async () => {
+    await db.close();
+    await knex.destroy();
+  });
+
+  it('saves run on statements prepared once per connection, each with one query event from the caller\'s client', async () => {
+    const Product = productModel(db, table, kind);
+    const p = await Product.create({ name: 'lamp' });
+    p.stock = 1;
+    await p.save();
+    const events: { sql: string; bindings: unknown; __knexUid?: unknown }[] = [];
+    knex.on('query', (q) => events.push(q));
+    const counts = await preparesDuring(d.name, knex, async () => {
+      for (let i = 2; i <= 6; i++) {
+        p.stock = i;
+        await p.save();
+      }
+    });
+    expect(events.map((e) => /^update /i.test(e.sql))).to.deep.equal([true, true, true, true, true]);
+    expect(events[0]!.__knexUid).to.be.a('string');
+    expect(events[4]!.bindings).to.include(6);
+    if (counts !== undefined) expect(counts, 'prepared once, before, and never sent as text').to.deep.equal({ prepares: 0, plain: 0 });
+    expect((await Product.get(p.id)).stock).to.equal(6);
+  });
+
+  it('the caller\'s postProcessResponse shapes its own queries and never the rows of the library\'s statements', async () => {
+    const Product = productModel(db, table, kind);
+    const p = await Product.create({ name: 'shaped' });
+    const [row] = (await knex(table).where({ id: p.id }).select('name')) as Record<string, unknown>[];
+    expect(row).to.deep.equal({ NAME: 'shaped' });
+    const loaded = await Product.get(p.id);
+    expect(loaded.name).to.equal('shaped');
+    loaded.name = 'reshaped';
+    await loaded.save();
+    expect((await Product.get(p.id)).name).to.equal('reshaped');
+  });
+
+  it('a failing statement reaches the caller\'s query-error listeners with its SQL, as Knex reports it', async () => {
+    const Product = productModel(db, table, kind);
+    const p = await Product.create({ name: 'x' });
+    p.stock = 1;
+    await p.save();
+    await d.knex.schema.dropTable(table);
+    const seen: { message: string; sql: string }[] = [];
+    knex.on('query-error', (err: Error, q: { sql: string }) => seen.push({ message: err.message, sql: q.sql }));
+    p.stock = 2;
+    const err = await p.save().then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err).to.be.instanceOf(Error);
+    expect(seen.length).to.be.greaterThan(0);
+    expect(seen[0]!.sql).to.match(/^update /i);
+    expect(seen[0]!.message).to.match(/^update /i);
+  });
+
+  it('its pool closes cleanly with statements kept on its connections', async () => {
+    const Product = productModel(db, table, kind);
+    const p = await Product.create({ name: 'closing' });
+    p.stock = 1;
+    await p.save();
+    await Product.get(p.id);
+    const failures: unknown[] = [];
+    (knex.client as unknown as { pool: { on(e: string, fn: (...a: unknown[]) => void): void } }).pool.on('destroyFail', (_id, _res, e) => failures.push(e));
+    await db.close();
+    await knex.destroy();
+    expect(failures).to.deep.equal([]);
+    knex = knexFactory(callerConfig(d.name, d.url));
+    db = connect(knex);
+  });
+});
