@@ -154,6 +154,34 @@ describeCluster('galera', 'bin/migrate on three Galera nodes', (cluster) => {
     expect(await applied()).to.deep.equal(['001', '002', '003']);
   });
 
+  it('a runner whose lease was taken over while it ran (stalled past its lease) says so and exits 1, never reports a clean run', async function () {
+    this.timeout(60_000);
+    const [signal, go] = [path.join(DIR, 'held.signal'), path.join(DIR, 'go.signal')];
+    fs.writeFileSync(
+      path.join(DIR, '002_second.ts'),
+      `import * as fs from 'node:fs';
+import type { Knex } from 'knex';
+export async function up(knex: Knex): Promise<void> {
+  fs.writeFileSync(${JSON.stringify(signal)}, '');
+  while (!fs.existsSync(${JSON.stringify(go)})) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+export async function down(): Promise<void> {}
+`,
+    );
+    const { done } = startCli(['--url', urls[0]!, '--dir', DIR]);
+    await Promise.race([waitForFile(signal), done.then((r) => Promise.reject(new Error(`the run ended early:\n${r.stdout}${r.stderr}`)))]);
+    // What a successor does to a lease it saw go unrenewed.
+    await db('knex_migrations_cluster_lock').update({ holder: 'a successor', token: 'e'.repeat(32), beat: 0 });
+    // The holder renews every 5 s: the next renewal finds the lease gone.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    fs.writeFileSync(go, '');
+    const r = await done;
+    expect(r.code, r.stdout + r.stderr).to.equal(1);
+    expect(r.stderr).to.match(/lost its Galera migration lease.*another runner took it over.*migrate status/);
+    const [row] = await db('knex_migrations_cluster_lock').select('holder');
+    expect(row.holder, "the successor's lease is left alone").to.equal('a successor');
+  });
+
   it('a node whose DDL would change only itself (wsrep_OSU_method = RSU) is refused, naming why; nothing applied', async function () {
     const node3 = mysqlKnex(cluster().nodes[2]!);
     await node3.raw("SET GLOBAL wsrep_OSU_method = 'RSU'");

@@ -71,7 +71,10 @@ describeCluster('galera', 'conflicts at COMMIT on Galera', (cluster) => {
 
   /** Commits a change of row `id` on node 2 and waits until node 1 has applied it, aborting node 1's transaction on the row. */
   const commitOnNode2 = async (id: number, stock: number): Promise<void> => {
-    await nodes[1]!.db.knex(TABLE).where({ id }).update({ stock, version: nodes[1]!.db.knex.raw('version + 1') });
+    // Node 2 first applies what was committed before (the row's INSERT, say): else its UPDATE could match nothing.
+    await nodes[1]!.caughtUp();
+    const updated = await nodes[1]!.db.knex(TABLE).where({ id }).update({ stock, version: nodes[1]!.db.knex.raw('version + 1') });
+    expect(updated, 'node 2 changed the row').to.equal(1);
     await nodes[0]!.caughtUp();
   };
 

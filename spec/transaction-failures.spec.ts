@@ -125,6 +125,43 @@ forEachDialect('transaction failures: rolled back as a whole, never half-committ
     expect([(await row(r1.id)).stock, (await row(r2.id)).stock]).to.deep.equal([winner, winner]);
   });
 
+  // The same crossing writes, with one of the caller's own inserts sent right
+  // behind the second UPDATE. After a deadlock MariaDB has rolled the
+  // transaction back, and the driver sends the queued insert at once: it
+  // would be autocommitted before the library's ROLLBACK.
+  it('a query of your own sent right behind the statement that deadlocks is never committed on its own', async () => {
+    const A = session();
+    const B = session({ lockTimeoutMs: d.pick({ sqlite: 300, postgres: 5000, mysql: 5000 }) });
+    const r1 = await A.Product.create({ name: 'r1' });
+    const r2 = await A.Product.create({ name: 'r2' });
+    const aHolds = gate();
+    const bHolds = gate();
+    const crossing = (S: Session, first: number, second: number, value: number, mine: ReturnType<typeof gate>, theirs: ReturnType<typeof gate>) =>
+      settle(
+        S.db.transaction(async (trx) => {
+          const x = await S.Product.get(first);
+          x.stock = value;
+          await x.save();
+          mine.open();
+          await theirs.opened;
+          const y = await S.Product.get(second);
+          y.stock = value;
+          const updating = new Promise<void>((resolve) => S.db.knex.on('query', (q: { sql: string }) => /^update/i.test(q.sql) && resolve()));
+          const saving = y.save();
+          await updating;
+          await Promise.all([saving, trx(table).insert({ name: `pipelined ${value}`, description: '', stock: value, version: 1 })]);
+        }),
+      ).finally(() => mine.open());
+    const ta = crossing(A, r1.id, r2.id, 1, aHolds, bHolds);
+    await aHolds.opened;
+    const tb = crossing(B, r2.id, r1.id, 2, bHolds, aHolds);
+    const outcomes = await Promise.all([ta, tb]);
+    expect(outcomes.filter((o) => !o.ok), 'one transaction failed').to.have.length(1);
+    const loser = outcomes[0]!.ok ? 2 : 1;
+    const pipelined = await d.knex(table).where('name', 'like', 'pipelined%').orderBy('name').select('name');
+    expect(pipelined.map((r: { name: string }) => r.name)).to.deep.equal([`pipelined ${3 - loser}`]);
+  });
+
   // The same crossing writes, the second one inside a savepoint whose error
   // the outer callback catches before writing a marker row. After a deadlock
   // MariaDB has rolled the whole transaction back; Knex then takes the failed

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
-import { MigrationRefusedError } from '../../migrations/migration-errors';
+import { MigrationError, MigrationRefusedError } from '../../migrations/migration-errors';
 import type { DedicatedConnection } from '../dedicated-connection';
 import type { MigrationLock } from '../migration-lock';
 
@@ -53,6 +53,8 @@ export class GaleraMigrationLock implements MigrationLock {
   #renewal: NodeJS.Timeout | undefined;
   #held = false;
   #ready = false;
+  /** A renewal found the lease taken over by another runner. */
+  #lost = false;
 
   constructor(connection: DedicatedConnection, name: string) {
     this.#connection = connection;
@@ -94,6 +96,12 @@ export class GaleraMigrationLock implements MigrationLock {
     return row === undefined ? undefined : describe(row);
   }
 
+  /**
+   * Gives the lease back (only if it is still ours). Throws when a renewal
+   * found it taken over: this run went on without the lock for a while, so
+   * another may have run migrations at the same time; that must not pass
+   * for a clean run.
+   */
   async release(): Promise<void> {
     clearInterval(this.#renewal);
     this.#renewal = undefined;
@@ -102,6 +110,12 @@ export class GaleraMigrationLock implements MigrationLock {
     } finally {
       this.#held = false;
       await this.#connection.close();
+    }
+    if (this.#lost) {
+      throw new MigrationError(
+        'this run lost its Galera migration lease: it was not renewed for a whole lease (the process was stalled, or its node cut off) and another runner took it over, ' +
+          'so migrations may have run concurrently. Check `migrate status` and the schema before running again.',
+      );
     }
   }
 
@@ -175,7 +189,12 @@ export class GaleraMigrationLock implements MigrationLock {
     this.#held = true;
     // A failed renewal is tried again at the next tick; the lease outlasts a few.
     this.#renewal = setInterval(() => {
-      this.#connection.raw(`UPDATE ${this.#table} SET beat = beat + 1 WHERE id = 1 AND token = ?`, [this.#token]).catch(() => undefined);
+      this.#connection
+        .raw<Written>(`UPDATE ${this.#table} SET beat = beat + 1 WHERE id = 1 AND token = ?`, [this.#token])
+        .then(([r]) => {
+          if (r.affectedRows === 0) this.#lost = true;
+        })
+        .catch(() => undefined);
     }, LEASE_MS / 6);
     this.#renewal.unref();
     return true;
