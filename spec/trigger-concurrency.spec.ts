@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import { RecordModifiedError, retryOnConflict } from '../lib';
 import { forEachDialect } from './support/for-each-dialect';
+import { runWorkers } from './support/worker-processes';
 import { createProductTable, productModel, VERSION_KINDS } from './support/models';
 
 const TRIGGER_KIND = VERSION_KINDS.find((k) => k.name === 'TriggerVersionField')!;
@@ -16,36 +15,6 @@ interface WorkerResult {
   conflicts: number;
 }
 
-/** Starts `count` worker processes, waits until all are connected, starts them together, and collects their results. */
-async function runWorkers(count: number, config: object): Promise<WorkerResult[]> {
-  const children: ChildProcess[] = [];
-  const ready: Promise<void>[] = [];
-  const results: Promise<WorkerResult>[] = [];
-  for (let i = 0; i < count; i++) {
-    const child = spawn(process.execPath, [WORKER, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    children.push(child);
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const lines = readline.createInterface({ input: child.stdout! });
-    const output: string[] = [];
-    ready.push(new Promise((resolve) => lines.on('line', (line) => (output.push(line), line === 'ready' && resolve()))));
-    results.push(
-      new Promise((resolve, reject) =>
-        child.on('close', (code) => {
-          if (code !== 0) return reject(new Error(`worker ${i} exited with ${code}: ${stderr}`));
-          resolve(JSON.parse(output[output.length - 1]!) as WorkerResult);
-        }),
-      ),
-    );
-  }
-  try {
-    await Promise.race([Promise.all(ready), Promise.all(results)]);
-    for (const child of children) child.stdin!.write('go\n');
-    return await Promise.all(results);
-  } finally {
-    for (const child of children) if (child.exitCode === null) child.kill();
-  }
-}
 
 forEachDialect('TriggerVersionField under real concurrency', (d) => {
   const table = 'trigger_concurrency';
@@ -94,7 +63,7 @@ forEachDialect('TriggerVersionField under real concurrency', (d) => {
 
   it(`${PROCESSES} processes x ${OPERATIONS} save-then-save-again operations lose no acknowledged write`, async () => {
     const p = await Product.create({ name: 'shared', stock: 0 });
-    const results = await runWorkers(PROCESSES, { url: d.url, table, id: p.id, operations: OPERATIONS, racy: false });
+    const results = await runWorkers<WorkerResult>(WORKER, PROCESSES, { url: d.url, table, id: p.id, operations: OPERATIONS, racy: false });
     const acked = results.reduce((n, r) => n + r.acked, 0);
     const row = await d.knex(table).where({ id: p.id }).first();
     expect(acked).to.be.at.least(PROCESSES * OPERATIONS);
@@ -104,7 +73,7 @@ forEachDialect('TriggerVersionField under real concurrency', (d) => {
 
   it('the same harness catches the writes a read-back after commit loses (the test can fail)', async () => {
     const p = await Product.create({ name: 'shared', stock: 0 });
-    const results = await runWorkers(PROCESSES, { url: d.url, table, id: p.id, operations: OPERATIONS, racy: true });
+    const results = await runWorkers<WorkerResult>(WORKER, PROCESSES, { url: d.url, table, id: p.id, operations: OPERATIONS, racy: true });
     const acked = results.reduce((n, r) => n + r.acked, 0);
     const row = await d.knex(table).where({ id: p.id }).first();
     const lost = acked - row.stock;
