@@ -454,6 +454,44 @@ export class ConnectionLostError extends KnexConcurrencyError {
   }
 }
 
+/**
+ * The database refused a write because it is read-only: the connection
+ * reaches a replica (PostgreSQL 25006 on a standby), a server or session
+ * that is read-only (MySQL/MariaDB 1290 under `--read-only`, 1792 in a READ
+ * ONLY transaction, 1836 read-only mode), or a SQLite file opened read-only
+ * (`SQLITE_READONLY`). Nothing was written; inside a transaction the whole
+ * transaction was rolled back. Running it again will fail the same way:
+ * send writes to the primary (`connect({ primary, replicas })` routes them
+ * there). `retryOnConflict()` does not retry it.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await order.save();
+ * } catch (err) {
+ *   if (err instanceof ReadOnlyDatabaseError) console.error('this app is connected to a replica:', err.message);
+ *   throw err;
+ * }
+ * ```
+ */
+export class ReadOnlyDatabaseError extends KnexConcurrencyError {
+  readonly dialect: string;
+  readonly code: string | number | undefined;
+  readonly phase: FailurePhase;
+
+  constructor(details: FailureDetails, cause: unknown) {
+    const scope = details.inTransaction ? 'the whole transaction was rolled back' : 'the statement was refused';
+    super(
+      `The database refused a write because it is read-only (${details.label}): this connection reaches a replica or a read-only server or file. ` +
+        `Nothing was written (${scope}). Send writes to the primary: connect({ primary, replicas }) routes them there.`,
+      { cause },
+    );
+    this.dialect = details.dialect;
+    this.code = details.code;
+    this.phase = details.phase;
+  }
+}
+
 /** Why no connection to the database could be had. */
 export type UnavailableReason =
   /** Nothing listens at the address: the server is down or restarting (ECONNREFUSED, MySQL 2002/2003). */

@@ -72,6 +72,7 @@ export {
   TransactionClosedError,
   DatabaseClosedError,
   StatementTimeoutError,
+  ReadOnlyDatabaseError,
   BatchConflictError,
 } from './errors';
 export type { Operation, RetryReason, FailurePhase, UnavailableReason } from './errors';

@@ -1,5 +1,5 @@
 import type { DialectAdapter, ErrorClassification } from './dialects/dialect-adapter';
-import { ConnectionLostError, DatabaseUnavailableError, FailurePhase, KnexConcurrencyError, RetryableError, StatementTimeoutError } from './errors';
+import { ConnectionLostError, DatabaseUnavailableError, FailurePhase, KnexConcurrencyError, ReadOnlyDatabaseError, RetryableError, StatementTimeoutError } from './errors';
 
 /** Where a driver error arose, which decides what its typed error promises. */
 export interface FailureContext {
@@ -32,7 +32,7 @@ function poolTimeout(err: object): ErrorClassification | undefined {
 /**
  * A driver error -> the library's typed error when the adapter recognises
  * it (`RetryableError`, `ConnectionLostError`, `StatementTimeoutError`,
- * `DatabaseUnavailableError`, with the driver error as `cause`); anything
+ * `ReadOnlyDatabaseError`, `DatabaseUnavailableError`, with the driver error as `cause`); anything
  * else is returned unchanged. A connection that dies while it is being made
  * has sent nothing, so at the `'connect'` phase a lost connection is a
  * `DatabaseUnavailableError` too.
@@ -52,6 +52,7 @@ export function translateError(adapter: DialectAdapter, err: unknown, context: F
   if (c.kind === 'unavailable' || (c.kind === 'connection-lost' && context.phase === 'connect')) typed = new DatabaseUnavailableError(c.reason ?? 'dropped', { ...details, phase: 'connect' }, err);
   else if (c.kind === 'connection-lost') typed = new ConnectionLostError({ ...details, write: context.write }, err);
   else if (c.kind === 'statement-timeout') typed = new StatementTimeoutError(details, err);
+  else if (c.kind === 'read-only') typed = new ReadOnlyDatabaseError(details, err);
   else typed = new RetryableError(c.kind, details, err);
   translated.set(err, typed);
   return typed;

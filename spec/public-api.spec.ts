@@ -37,6 +37,7 @@ const EXPORTS = [
   'Model',
   'ModelDefinitionError',
   'ModelQuery',
+  'ReadOnlyDatabaseError',
   'RecordDeletedError',
   'RecordModifiedError',
   'RetryableError',
@@ -123,7 +124,7 @@ describe('public API', () => {
   });
 
   it('errors share one root and keep their names', () => {
-    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.MissingTriggerError, api.RetryableError, api.ConnectionLostError, api.DatabaseValueError, api.TransactionClosedError, api.DatabaseClosedError, api.StatementTimeoutError, api.DatabaseUnavailableError, api.MigrationError, api.BatchConflictError]) {
+    for (const E of [api.RecordModifiedError, api.RecordDeletedError, api.DoesNotExist, api.ValidationError, api.ModelDefinitionError, api.UsageError, api.MissingTriggerError, api.RetryableError, api.ConnectionLostError, api.DatabaseValueError, api.TransactionClosedError, api.DatabaseClosedError, api.StatementTimeoutError, api.ReadOnlyDatabaseError, api.DatabaseUnavailableError, api.MigrationError, api.BatchConflictError]) {
       expect(E.prototype).to.be.instanceOf(api.KnexConcurrencyError);
     }
     expect(new api.DoesNotExist('Product', 7).name).to.equal('DoesNotExist');

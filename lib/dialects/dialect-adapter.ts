@@ -78,7 +78,7 @@ export interface ErrorClassification {
    * written; while connecting, nothing was sent). `'unavailable'`: only
    * connecting can fail this way, so nothing was sent.
    */
-  readonly kind: RetryReason | 'connection-lost' | 'statement-timeout' | 'unavailable';
+  readonly kind: RetryReason | 'connection-lost' | 'statement-timeout' | 'unavailable' | 'read-only';
   /** The driver's code, as the driver spells it. */
   readonly code: string | number | undefined;
   /** A human name of the code for messages, e.g. `PostgreSQL 40001 serialization_failure`. */

@@ -241,6 +241,10 @@ export class MysqlAdapter extends DialectAdapterBase {
     if (retry) return { kind: retry[0], code: errno, label: `MySQL/MariaDB ${String(errno)} ${retry[1]}` };
     const timeout = errno !== undefined && Object.hasOwn(TIMEOUT, errno) ? TIMEOUT[errno] : undefined;
     if (timeout) return { kind: 'statement-timeout', code: errno, label: `MySQL/MariaDB ${String(errno)} ${timeout}` };
+    // 1290 names whichever server option prevents the statement: only --read-only makes it a read-only refusal.
+    if (errno === 1792 || errno === 1836 || (errno === 1290 && /read.only/i.test(String(e?.message)))) {
+      return { kind: 'read-only', code: errno, label: `MySQL/MariaDB ${String(errno)} ${String(e?.message)}` };
+    }
     const unavailable = errno !== undefined && Object.hasOwn(UNAVAILABLE, errno) ? UNAVAILABLE[errno] : undefined;
     if (unavailable) return { kind: 'unavailable', code: errno, label: `MySQL/MariaDB ${String(errno)} ${unavailable[0]}: ${String(e?.message)}`, reason: unavailable[1] };
     const driverUnavailable = code === undefined ? undefined : DRIVER_UNAVAILABLE.get(code);

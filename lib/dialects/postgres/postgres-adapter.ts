@@ -268,6 +268,8 @@ export class PostgresAdapter extends DialectAdapterBase {
       if (retry) return { kind: retry[0], code, label: `PostgreSQL ${code} ${retry[1]}` };
       // statement_timeout, pg_cancel_backend(): the statement is undone, the transaction aborted.
       if (code === '57014') return { kind: 'statement-timeout', code, label: 'PostgreSQL 57014 query_canceled' };
+      // A standby (replica) or a READ ONLY transaction refuses every write.
+      if (code === '25006') return { kind: 'read-only', code, label: 'PostgreSQL 25006 read_only_sql_transaction' };
       const unavailable = Object.hasOwn(UNAVAILABLE, code) ? UNAVAILABLE[code] : undefined;
       if (unavailable) {
         const reason = code === '57P03' && /shutting down/.test(String(e?.message)) ? 'shutting-down' : unavailable[1];

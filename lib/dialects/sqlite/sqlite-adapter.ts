@@ -158,6 +158,8 @@ export class SqliteAdapter extends DialectAdapterBase {
   override classifyError(err: unknown): ErrorClassification | undefined {
     const code = (err as { code?: unknown } | null)?.code;
     if (code === 'SQLITE_BUSY') return { kind: 'busy', code, label: 'SQLite SQLITE_BUSY' };
+    // A file opened read-only, or one this process may read but not write.
+    if (code === 'SQLITE_READONLY') return { kind: 'read-only', code, label: `SQLite ${String((err as Error).message)}` };
     // The file (or its directory) is missing or not readable: only opening a
     // connection meets it.
     if (code === 'SQLITE_CANTOPEN') return { kind: 'unavailable', code, label: `SQLite ${String((err as Error).message)}`, reason: 'cannot-open' };
