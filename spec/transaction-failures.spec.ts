@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { Knex } from 'knex';
 import { RetryableError, type RetryReason } from '../lib';
 import { forEachDialect } from './support/for-each-dialect';
 import { createProductTable, VERSION_KINDS } from './support/models';
@@ -87,6 +88,35 @@ forEachDialect('transaction failures: rolled back as a whole, never half-committ
     expect(await W.Product.query().where('id', b.id).update({ stock: 7 })).to.equal(1);
   });
 
+  /**
+   * Crossing writes: sessions A and B each save one of two rows in a
+   * transaction (A row 1 with stock 1, B row 2 with stock 2), wait until the
+   * other holds its row, then run `then` on the other's row in the same
+   * transaction. B starts once A holds its row. Resolves with both outcomes, A's first.
+   */
+  async function crossWrites(then: (S: Session, trx: Knex.Transaction, otherId: number, value: 1 | 2) => Promise<void>) {
+    const A = session();
+    const B = session({ lockTimeoutMs: d.pick({ sqlite: 300, postgres: 5000, mysql: 5000 }) });
+    const r1 = await A.Product.create({ name: 'r1' });
+    const r2 = await A.Product.create({ name: 'r2' });
+    const [aHolds, bHolds] = [gate(), gate()];
+    const crossing = (S: Session, first: number, second: number, value: 1 | 2, mine: ReturnType<typeof gate>, theirs: ReturnType<typeof gate>) =>
+      settle(
+        S.db.transaction(async (trx) => {
+          const x = await S.Product.get(first);
+          x.stock = value;
+          await x.save();
+          mine.open();
+          await theirs.opened;
+          await then(S, trx, second, value);
+        }),
+      ).finally(() => mine.open());
+    const ta = crossing(A, r1.id, r2.id, 1, aHolds, bHolds);
+    await aHolds.opened;
+    const tb = crossing(B, r2.id, r1.id, 2, bHolds, aHolds);
+    return { outcomes: await Promise.all([ta, tb]), r1, r2 };
+  }
+
   // Two transactions each lock one row, then want the other's. PostgreSQL and
   // MariaDB break the deadlock by aborting one. SQLite never gets there:
   // BEGIN IMMEDIATE makes the second writer wait for the first up front, and
@@ -94,29 +124,11 @@ forEachDialect('transaction failures: rolled back as a whole, never half-committ
   const deadlockReason = d.pick<RetryReason>({ sqlite: 'busy', postgres: 'deadlock', mysql: 'deadlock' });
 
   it(`crossing writes: exactly one transaction fails with RetryableError (${deadlockReason}) and none of its writes remain`, async () => {
-    const A = session();
-    const B = session({ lockTimeoutMs: d.pick({ sqlite: 300, postgres: 5000, mysql: 5000 }) });
-    const r1 = await A.Product.create({ name: 'r1' });
-    const r2 = await A.Product.create({ name: 'r2' });
-    const aHolds = gate();
-    const bHolds = gate();
-    const crossing = (S: Session, first: number, second: number, value: number, mine: ReturnType<typeof gate>, theirs: ReturnType<typeof gate>) =>
-      settle(
-        S.db.transaction(async () => {
-          const x = await S.Product.get(first);
-          x.stock = value;
-          await x.save();
-          mine.open();
-          await theirs.opened;
-          const y = await S.Product.get(second);
-          y.stock = value;
-          await y.save();
-        }),
-      ).finally(() => mine.open());
-    const ta = crossing(A, r1.id, r2.id, 1, aHolds, bHolds);
-    await aHolds.opened;
-    const tb = crossing(B, r2.id, r1.id, 2, bHolds, aHolds);
-    const outcomes = await Promise.all([ta, tb]);
+    const { outcomes, r1, r2 } = await crossWrites(async (S, _trx, otherId, value) => {
+      const y = await S.Product.get(otherId);
+      y.stock = value;
+      await y.save();
+    });
     const failed = outcomes.filter((o) => !o.ok).map((o) => (o as { error: unknown }).error);
     expect(failed, failed.map(String).join('; ')).to.have.length(1);
     expect(failed[0]).to.be.instanceOf(RetryableError);
@@ -130,32 +142,14 @@ forEachDialect('transaction failures: rolled back as a whole, never half-committ
   // transaction back, and the driver sends the queued insert at once: it
   // would be autocommitted before the library's ROLLBACK.
   it('a query of your own sent right behind the statement that deadlocks is never committed on its own', async () => {
-    const A = session();
-    const B = session({ lockTimeoutMs: d.pick({ sqlite: 300, postgres: 5000, mysql: 5000 }) });
-    const r1 = await A.Product.create({ name: 'r1' });
-    const r2 = await A.Product.create({ name: 'r2' });
-    const aHolds = gate();
-    const bHolds = gate();
-    const crossing = (S: Session, first: number, second: number, value: number, mine: ReturnType<typeof gate>, theirs: ReturnType<typeof gate>) =>
-      settle(
-        S.db.transaction(async (trx) => {
-          const x = await S.Product.get(first);
-          x.stock = value;
-          await x.save();
-          mine.open();
-          await theirs.opened;
-          const y = await S.Product.get(second);
-          y.stock = value;
-          const updating = new Promise<void>((resolve) => S.db.knex.on('query', (q: { sql: string }) => /^update/i.test(q.sql) && resolve()));
-          const saving = y.save();
-          await updating;
-          await Promise.all([saving, trx(table).insert({ name: `pipelined ${value}`, description: '', stock: value, version: 1 })]);
-        }),
-      ).finally(() => mine.open());
-    const ta = crossing(A, r1.id, r2.id, 1, aHolds, bHolds);
-    await aHolds.opened;
-    const tb = crossing(B, r2.id, r1.id, 2, bHolds, aHolds);
-    const outcomes = await Promise.all([ta, tb]);
+    const { outcomes } = await crossWrites(async (S, trx, otherId, value) => {
+      const y = await S.Product.get(otherId);
+      y.stock = value;
+      const updating = new Promise<void>((resolve) => S.db.knex.on('query', (q: { sql: string }) => /^update/i.test(q.sql) && resolve()));
+      const saving = y.save();
+      await updating;
+      await Promise.all([saving, trx(table).insert({ name: `pipelined ${value}`, description: '', stock: value, version: 1 })]);
+    });
     expect(outcomes.filter((o) => !o.ok), 'one transaction failed').to.have.length(1);
     const loser = outcomes[0]!.ok ? 2 : 1;
     const pipelined = await d.knex(table).where('name', 'like', 'pipelined%').orderBy('name').select('name');
@@ -167,34 +161,17 @@ forEachDialect('transaction failures: rolled back as a whole, never half-committ
   // MariaDB has rolled the whole transaction back; Knex then takes the failed
   // RELEASE SAVEPOINT (1305) for success, and the marker would autocommit.
   it('a failure inside a savepoint ends the whole transaction, even when the outer callback catches it and carries on', async () => {
-    const A = session();
-    const B = session({ lockTimeoutMs: d.pick({ sqlite: 300, postgres: 5000, mysql: 5000 }) });
-    const r1 = await A.Product.create({ name: 'r1' });
-    const r2 = await A.Product.create({ name: 'r2' });
-    const [aHolds, bHolds] = [gate(), gate()];
     const caught: unknown[] = [];
-    const crossing = (S: Session, first: number, second: number, marker: string, mine: ReturnType<typeof gate>, theirs: ReturnType<typeof gate>) =>
-      settle(
-        S.db.transaction(async () => {
-          const x = await S.Product.get(first);
-          x.stock = 1;
-          await x.save();
-          mine.open();
-          await theirs.opened;
-          await S.db
-            .transaction(async () => {
-              const y = await S.Product.get(second);
-              y.stock = 1;
-              await y.save();
-            })
-            .catch((e: unknown) => caught.push(e));
-          await S.Product.create({ name: marker }).catch((e: unknown) => caught.push(e));
-        }),
-      ).finally(() => mine.open());
-    const ta = crossing(A, r1.id, r2.id, 'marker A', aHolds, bHolds);
-    await aHolds.opened;
-    const tb = crossing(B, r2.id, r1.id, 'marker B', bHolds, aHolds);
-    const outcomes = await Promise.all([ta, tb]);
+    const { outcomes } = await crossWrites(async (S, _trx, otherId, value) => {
+      await S.db
+        .transaction(async () => {
+          const y = await S.Product.get(otherId);
+          y.stock = value;
+          await y.save();
+        })
+        .catch((e: unknown) => caught.push(e));
+      await S.Product.create({ name: value === 1 ? 'marker A' : 'marker B' }).catch((e: unknown) => caught.push(e));
+    });
     const failed = outcomes.filter((o) => !o.ok).map((o) => (o as { error: unknown }).error);
     expect(failed, failed.map(String).join('; ')).to.have.length(1);
     expect((failed[0] as RetryableError).reason).to.equal(deadlockReason);
