@@ -351,6 +351,26 @@ export interface FailureDetails {
   readonly inTransaction: boolean;
 }
 
+/**
+ * What every error the database itself raised carries, whatever it means:
+ * the dialect, the driver's code and where it struck. The driver's error is
+ * the `cause`.
+ */
+export abstract class DatabaseFailureError extends KnexConcurrencyError {
+  /** `'sqlite' | 'postgres' | 'mysql'`. */
+  readonly dialect: string;
+  /** The driver's code (`'40001'`, `1213`, `'ECONNREFUSED'`, `'SQLITE_BUSY'`...). */
+  readonly code: string | number | undefined;
+  readonly phase: FailurePhase;
+
+  protected constructor(message: string, details: Pick<FailureDetails, 'dialect' | 'code' | 'phase'>, cause: unknown) {
+    super(message, { cause });
+    this.dialect = details.dialect;
+    this.code = details.code;
+    this.phase = details.phase;
+  }
+}
+
 const RETRY_CAUSES: Record<RetryReason, string> = {
   serialization: 'a concurrent transaction changed data this one read or wrote',
   deadlock: 'the database aborted this transaction for a conflict with another (a deadlock, or on a Galera cluster a write to the same rows certified first on another node)',
@@ -383,11 +403,8 @@ const RETRY_CAUSES: Record<RetryReason, string> = {
  * );
  * ```
  */
-export class RetryableError extends KnexConcurrencyError {
+export class RetryableError extends DatabaseFailureError {
   readonly reason: RetryReason;
-  readonly dialect: string;
-  readonly code: string | number | undefined;
-  readonly phase: FailurePhase;
 
   constructor(reason: RetryReason, details: FailureDetails, cause: unknown) {
     const where = details.phase === 'commit' ? ', at COMMIT' : details.phase === 'begin' ? ', at BEGIN' : '';
@@ -395,12 +412,10 @@ export class RetryableError extends KnexConcurrencyError {
     super(
       `The database refused the work (${details.label}${where}): ${RETRY_CAUSES[reason]}. ` +
         `Nothing was written (${scope}): run it again from the start; retryOnConflict() does.`,
-      { cause },
+      details,
+      cause,
     );
     this.reason = reason;
-    this.dialect = details.dialect;
-    this.code = details.code;
-    this.phase = details.phase;
   }
 }
 
@@ -427,10 +442,7 @@ export class RetryableError extends KnexConcurrencyError {
  * }
  * ```
  */
-export class ConnectionLostError extends KnexConcurrencyError {
-  readonly dialect: string;
-  readonly code: string | number | undefined;
-  readonly phase: FailurePhase;
+export class ConnectionLostError extends DatabaseFailureError {
   /** The write may have been applied: reload before deciding what to do. */
   readonly outcomeUnknown: boolean;
   /**
@@ -445,10 +457,7 @@ export class ConnectionLostError extends KnexConcurrencyError {
     const outcome = outcomeUnknown
       ? 'the outcome is unknown: the write may or may not have been applied. Reload the rows to find out before doing anything else; do not blindly retry.'
       : 'nothing was written (the server discards an unfinished transaction). The dead connection was dropped from the pool: run the work again once the database answers.';
-    super(`The connection to the database was lost ${during} (${details.label}): ${outcome}`, { cause });
-    this.dialect = details.dialect;
-    this.code = details.code;
-    this.phase = details.phase;
+    super(`The connection to the database was lost ${during} (${details.label}): ${outcome}`, details, cause);
     this.outcomeUnknown = outcomeUnknown;
     this.safeToRetry = !outcomeUnknown;
   }
@@ -474,21 +483,15 @@ export class ConnectionLostError extends KnexConcurrencyError {
  * }
  * ```
  */
-export class ReadOnlyDatabaseError extends KnexConcurrencyError {
-  readonly dialect: string;
-  readonly code: string | number | undefined;
-  readonly phase: FailurePhase;
-
+export class ReadOnlyDatabaseError extends DatabaseFailureError {
   constructor(details: FailureDetails, cause: unknown) {
     const scope = details.inTransaction ? 'the whole transaction was rolled back' : 'the statement was refused';
     super(
       `The database refused a write because it is read-only (${details.label}): this connection reaches a replica or a read-only server or file. ` +
         `Nothing was written (${scope}). Send writes to the primary: connect({ primary, replicas }) routes them there.`,
-      { cause },
+      details,
+      cause,
     );
-    this.dialect = details.dialect;
-    this.code = details.code;
-    this.phase = details.phase;
   }
 }
 
@@ -557,12 +560,8 @@ const TRANSIENT: ReadonlySet<UnavailableReason> = new Set(['refused', 'dns', 'un
  * }
  * ```
  */
-export class DatabaseUnavailableError extends KnexConcurrencyError {
+export class DatabaseUnavailableError extends DatabaseFailureError {
   readonly reason: UnavailableReason;
-  readonly dialect: string;
-  /** The driver's code (`'ECONNREFUSED'`, `'57P03'`, `1045`...). */
-  readonly code: string | number | undefined;
-  readonly phase: FailurePhase;
   /** Always `false`: no statement reached the database. */
   readonly outcomeUnknown: false = false;
   /** Always `true`: nothing was written, so running the work again cannot apply it twice. */
@@ -578,11 +577,8 @@ export class DatabaseUnavailableError extends KnexConcurrencyError {
         : transient
           ? 'Run the work again once the database answers: the pool connects afresh'
           : 'Check the connection settings; running the work again fails the same way until they change';
-    super(`Could not get a connection to the database (${details.label}): ${UNAVAILABLE_CAUSES[reason]}. Nothing was written. ${remedy}.`, { cause });
+    super(`Could not get a connection to the database (${details.label}): ${UNAVAILABLE_CAUSES[reason]}. Nothing was written. ${remedy}.`, details, cause);
     this.reason = reason;
-    this.dialect = details.dialect;
-    this.code = details.code;
-    this.phase = details.phase;
     this.transient = transient;
   }
 }
@@ -741,16 +737,9 @@ export class DatabaseClosedError extends UsageError {
  * `db.transaction()` rejects with this error. `retryOnConflict()` does not
  * retry it: running a slow statement again is rarely what fixes it.
  */
-export class StatementTimeoutError extends KnexConcurrencyError {
-  readonly dialect: string;
-  readonly code: string | number | undefined;
-  readonly phase: FailurePhase;
-
+export class StatementTimeoutError extends DatabaseFailureError {
   constructor(details: FailureDetails, cause: unknown) {
     const scope = details.inTransaction ? 'the whole transaction was rolled back' : 'the statement was undone';
-    super(`The database cancelled a statement (${details.label}): it ran past its time limit or was cancelled on the server. Nothing was written (${scope}).`, { cause });
-    this.dialect = details.dialect;
-    this.code = details.code;
-    this.phase = details.phase;
+    super(`The database cancelled a statement (${details.label}): it ran past its time limit or was cancelled on the server. Nothing was written (${scope}).`, details, cause);
   }
 }
