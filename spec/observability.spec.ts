@@ -1,9 +1,10 @@
 import { expect } from 'chai';
+import type { Knex } from 'knex';
 import { RecordDeletedError, RecordModifiedError, RetryableError, retryOnConflict, type ConflictEvent, type DeletedEvent, type RetryEvent } from '../lib';
 import { rejection } from './support/expect-error';
 import { forEachDialect } from './support/for-each-dialect';
 import { createProductTable, productModel, VERSION_KINDS } from './support/models';
-import { useSessions } from './support/session';
+import { type Session, useSessions } from './support/session';
 
 // Contention made visible: db.on(...) events and db.stats() counters.
 forEachDialect('observability: db.on() and db.stats()', (d) => {
@@ -125,50 +126,13 @@ forEachDialect('observability: db.on() and db.stats()', (d) => {
   describe('a transaction the database aborted', () => {
     const session = useSessions(d, 'observed_aborts', kind);
 
-    it("its retry is reported on the database whose statement failed, under '(transaction)'", async () => {
-      // As in lock-waits.spec: a transaction that read the row before another
-      // writer changed it is aborted (SQLite busy, PostgreSQL serialization
-      // failure, MariaDB snapshot isolation) and retryOnConflict() runs it again.
-      const H = session();
-      const W = session({ userKnex: true, snapshotIsolation: true });
-      const isolation = d.pick<'repeatable read' | undefined>({ sqlite: undefined, postgres: 'repeatable read', mysql: 'repeatable read' });
-      const retries: RetryEvent[] = [];
-      W.db.on('retry', (e) => retries.push(e));
-      const p = await H.Product.create({ name: 'x', stock: 0 });
-      let runs = 0;
-      await retryOnConflict(
-        () =>
-          W.db.transaction(
-            async () => {
-              runs++;
-              const w = await W.Product.get(p.id);
-              if (runs === 1) {
-                const h = await H.Product.get(p.id);
-                h.stock += 10;
-                await h.save();
-              }
-              w.stock += 1;
-              await w.save();
-            },
-            isolation ? { isolationLevel: isolation } : undefined,
-          ),
-        { delayMs: () => 0 },
-      );
-      expect(runs).to.equal(2);
-      expect(retries).to.have.length(1);
-      // A MariaDB without innodb_snapshot_isolation re-reads the latest row: the compare-and-swap reports the conflict instead.
-      if (retries[0]!.error instanceof RecordModifiedError) {
-        expect(d.name).to.equal('mysql');
-        expect(W.db.stats().byModel['Product']).to.deep.include({ retries: 1 });
-      } else {
-        expect(retries[0]!.error).to.be.instanceOf(RetryableError);
-        expect(retries[0]).to.include({ model: undefined, attempt: 1 });
-        expect(W.db.stats().byModel['(transaction)']).to.deep.include({ retries: 1 });
-      }
-      expect(H.db.stats().retries).to.equal(0);
-    });
-
-    it('a retry caused by your own query on trx is reported on that database too', async () => {
+    /**
+     * As in lock-waits.spec: W's transaction reads the row, H changes it on
+     * W's first run only, then `write` writes it on W. The first run is
+     * aborted (SQLite busy, PostgreSQL serialization failure, MariaDB
+     * snapshot isolation) and retryOnConflict() runs it again.
+     */
+    async function abortedOnce(write: (W: Session, trx: Knex.Transaction, w: InstanceType<Session['Product']>) => Promise<void>) {
       const H = session();
       const W = session({ userKnex: true, snapshotIsolation: true });
       const isolation = d.pick<'repeatable read' | undefined>({ sqlite: undefined, postgres: 'repeatable read', mysql: 'repeatable read' });
@@ -187,12 +151,38 @@ forEachDialect('observability: db.on() and db.stats()', (d) => {
                 h.stock += 10;
                 await h.save();
               }
-              await trx(W.Product.table).where({ id: p.id }).update({ stock: w.stock + 1 });
+              await write(W, trx, w);
             },
             isolation ? { isolationLevel: isolation } : undefined,
           ),
         { delayMs: () => 0 },
       );
+      return { H, W, runs, retries };
+    }
+
+    it("its retry is reported on the database whose statement failed, under '(transaction)'", async () => {
+      const { H, W, runs, retries } = await abortedOnce(async (_W, _trx, w) => {
+        w.stock += 1;
+        await w.save();
+      });
+      expect(runs).to.equal(2);
+      expect(retries).to.have.length(1);
+      // A MariaDB without innodb_snapshot_isolation re-reads the latest row: the compare-and-swap reports the conflict instead.
+      if (retries[0]!.error instanceof RecordModifiedError) {
+        expect(d.name).to.equal('mysql');
+        expect(W.db.stats().byModel['Product']).to.deep.include({ retries: 1 });
+      } else {
+        expect(retries[0]!.error).to.be.instanceOf(RetryableError);
+        expect(retries[0]).to.include({ model: undefined, attempt: 1 });
+        expect(W.db.stats().byModel['(transaction)']).to.deep.include({ retries: 1 });
+      }
+      expect(H.db.stats().retries).to.equal(0);
+    });
+
+    it('a retry caused by your own query on trx is reported on that database too', async () => {
+      const { H, W, runs, retries } = await abortedOnce(async (W, trx, w) => {
+        await trx(W.Product.table).where({ id: w.id }).update({ stock: w.stock + 1 });
+      });
       expect(runs).to.equal(2);
       expect(retries).to.have.length(1);
       expect(retries[0]!.error).to.be.instanceOf(RetryableError);
