@@ -4,6 +4,9 @@ import type { DialectName } from '../lib';
 /* eslint-disable @typescript-eslint/no-require-imports */
 
 interface PoolEvents {
+  /** tarn's lists of the connections it has lent and holds free. */
+  readonly used: readonly { resource: object }[];
+  readonly free: readonly { resource: object }[];
   on(event: 'acquireSuccess', handler: (id: number, connection: object) => void): void;
   removeListener(event: 'acquireSuccess', handler: (id: number, connection: object) => void): void;
 }
@@ -40,6 +43,8 @@ export class RoundTripCounter {
     this.count = 0;
     this.#active = true;
     this.#pool.on('acquireSuccess', this.#onAcquire);
+    // Lent before counting started (the library keeps a connection for its next statement until the event loop turns).
+    for (const c of [...this.#pool.used, ...this.#pool.free]) this.#instrument(c.resource);
     if (this.#dialect === 'sqlite') {
       const sqlite3 = require('sqlite3') as { Statement: { prototype: Record<string, Method> }; Database: { prototype: Record<string, Method> } };
       // Database#run/all/get go through a Statement; exec does not.

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { DialectAdapter, DialectName } from './dialects/dialect-adapter';
 import { ConcurrencyMonitor, noteErrorDatabase, type ConcurrencyEventName, type ConcurrencyEvents, type ConcurrencyStats } from './concurrency-monitor';
+import { ConnectionLease } from './connection-lease';
 import { ConnectionLostError, DatabaseClosedError, KnexConcurrencyError, RetryableError, UsageError } from './errors';
 import { readsFromPrimary, withPrimaryReads } from './topology/primary-scope';
 import type { Router } from './topology/router';
@@ -258,6 +259,7 @@ export class Database {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const knex of this.#router.members) ConnectionLease.releaseHeld(knex.client);
     if (this.#ownsKnex) await Promise.all(this.#router.members.map((knex) => knex.destroy()));
   }
 }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { ConnectionLease, type LeaseClient } from './connection-lease';
 import type { Database } from './database';
 import type { ExecResult, KnexClientQuery, StatementToRun } from './dialects/dialect-adapter';
 import type { Session } from './transactions/session';
@@ -6,10 +7,7 @@ import type { Session } from './transactions/session';
 /** A statement ready to run: SQL with `?` placeholders and its bindings (see `StatementToRun`). */
 export type Statement = StatementToRun;
 
-interface ClientInternals extends KnexClientQuery {
-  acquireConnection(): Promise<object>;
-  releaseConnection(connection: object): Promise<unknown>;
-}
+interface ClientInternals extends KnexClientQuery, LeaseClient {}
 
 /**
  * Runs one statement of `session`: on a pool connection, or in its
@@ -29,24 +27,35 @@ export function execute(db: Database, session: Session, stmt: Statement): Promis
  * Runs the statement through Knex's `client.query()` on the connection Knex
  * lends (the pool's, or the transaction's), so that Knex's `query` events,
  * bindings and transaction checks all apply; the dialect adapter may keep
- * the statement prepared on that connection.
+ * the statement prepared on that connection. Outside a transaction the
+ * connection comes from the client's `ConnectionLease` when the previous
+ * statement left one there in this turn of the event loop, else from the pool.
  */
-async function executeOn(db: Database, runner: Knex | Knex.Transaction, stmt: Statement, inTransaction: boolean): Promise<ExecResult> {
+function executeOn(db: Database, runner: Knex | Knex.Transaction, stmt: Statement, inTransaction: boolean): Promise<ExecResult> {
   const client = runner.client as unknown as ClientInternals;
-  let connection: object;
-  try {
-    connection = await client.acquireConnection();
-  } catch (err) {
-    throw db.failure(err, { phase: 'connect', inTransaction, write: false });
-  }
+  const lease = inTransaction ? undefined : ConnectionLease.of(client);
+  const held = lease?.take();
+  if (held !== undefined) return runOn(db, client, held, stmt, lease);
+  return client.acquireConnection().then(
+    (connection) => runOn(db, client, connection, stmt, lease),
+    (err: unknown) => {
+      throw db.failure(err, { phase: 'connect', inTransaction, write: false });
+    },
+  );
+}
+
+async function runOn(db: Database, client: ClientInternals, connection: object, stmt: Statement, lease: ConnectionLease | undefined): Promise<ExecResult> {
+  let ok = false;
   try {
     db.checkConnection(connection);
     const obj = await db.adapter.run(client, connection, stmt);
+    ok = true;
     return db.adapter.normalize(obj);
   } catch (err) {
-    throw db.failure(err, { phase: 'statement', inTransaction, write: stmt.method !== 'select' }, connection);
+    throw db.failure(err, { phase: 'statement', inTransaction: lease === undefined, write: stmt.method !== 'select' }, connection);
   } finally {
-    await client.releaseConnection(connection);
+    if (lease === undefined) await client.releaseConnection(connection);
+    else lease.give(connection, ok);
   }
 }
 
