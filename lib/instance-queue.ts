@@ -1,5 +1,3 @@
-const ignore = (): void => undefined;
-
 // The write (or refresh) of each instance in flight, if any.
 const inFlight = new WeakMap<object, Promise<void>>();
 
@@ -12,10 +10,11 @@ const inFlight = new WeakMap<object, Promise<void>>();
 export function serialized<T>(instance: object, op: () => Promise<T>): Promise<T> {
   const prior = inFlight.get(instance);
   const run = prior === undefined ? op() : prior.then(op);
-  const tail = run.then(ignore, ignore);
-  inFlight.set(instance, tail);
-  void tail.then(() => {
+  // One promise per call, not two: this runs once per save.
+  const settle = (): void => {
     if (inFlight.get(instance) === tail) inFlight.delete(instance);
-  });
+  };
+  const tail: Promise<void> = run.then(settle, settle);
+  inFlight.set(instance, tail);
   return run;
 }

@@ -289,7 +289,7 @@ export class Model {
    * @throws ValidationError before any SQL, for values that cannot be stored.
    */
   save<T extends Model>(this: T, options?: SaveOptions<T>): Promise<void>;
-  async save(options: SaveOptions = {}): Promise<void> {
+  save(options: SaveOptions = {}): Promise<void> {
     // One write of an instance at a time: a second save() waits for the
     // first, then writes what is still unsaved (never "changed by someone
     // else" because of its own first save).

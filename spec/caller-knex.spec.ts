@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import knexFactory, { Knex } from 'knex';
-import { connect, Database } from '../lib';
+import { connect, Database, RecordModifiedError } from '../lib';
 import { forEachDialect } from './support/for-each-dialect';
 import { createProductTable, productModel, VERSION_KINDS } from './support/models';
+import { gate, settle } from './support/session';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 
@@ -143,5 +144,67 @@ forEachDialect('a Knex instance the caller built: the fast path, its hooks left 
     expect(failures).to.deep.equal([]);
     knex = knexFactory(callerConfig(d.name, d.url));
     db = connect(knex);
+  });
+
+  // How db.transaction() begins on the caller's instance: as it does with a
+  // URL. SQLite's deferred BEGIN would let a transaction read, then fail at
+  // its first write with SQLITE_BUSY at once instead of waiting its turn.
+  const begins = d.pick({ sqlite: 'BEGIN IMMEDIATE;', postgres: 'BEGIN;', mysql: 'BEGIN;' });
+
+  it(`db.transaction() begins with ${begins} as it does for a URL, and Knex's own transactions are left as the caller built them`, async () => {
+    const Product = productModel(db, table, kind);
+    const p = await Product.create({ name: 'begin' });
+    const sqls: string[] = [];
+    knex.on('query', (q: { sql: string }) => sqls.push(q.sql));
+    await db.transaction(async () => {
+      p.stock = 2;
+      await p.save();
+    });
+    await knex.transaction(async (trx) => trx(table).where({ id: p.id }).first());
+    const starts = sqls.filter((sql) => /^(BEGIN|START)/i.test(sql));
+    expect(starts).to.deep.equal([begins, 'BEGIN;']);
+  });
+
+  // Two transactions read the same row, then write it. Where the first
+  // transaction's write lock is taken at BEGIN (SQLite), the second waits for
+  // it to commit, reads its write and commits too; elsewhere both read the
+  // old version and the compare-and-swap refuses one.
+  const refused = d.pick({ sqlite: 0, postgres: 1, mysql: 1 });
+
+  it(`two read-then-write transactions on the caller's instance: ${refused === 0 ? 'the second waits for the first and both commit' : 'one is refused with RecordModifiedError'}`, async () => {
+    await db.close();
+    await knex.destroy();
+    const afterCreate = (conn: { configure?(o: 'busyTimeout', ms: number): void }, done: (e: Error | null, c: unknown) => void) => {
+      conn.configure?.('busyTimeout', 5000);
+      done(null, conn);
+    };
+    knex = knexFactory({ ...callerConfig(d.name, d.url), pool: { min: 0, max: 2, afterCreate } });
+    db = connect(knex);
+    const Product = productModel(db, table, kind);
+    const p = await Product.create({ name: 'contended' });
+    const firstRead = gate();
+    const first = settle(
+      db.transaction(async () => {
+        const x = await Product.get(p.id);
+        firstRead.open();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        x.stock += 1;
+        await x.save();
+      }),
+    );
+    await firstRead.opened;
+    const second = settle(
+      db.transaction(async () => {
+        const y = await Product.get(p.id);
+        y.stock += 10;
+        await y.save();
+      }),
+    );
+    const outcomes = await Promise.all([first, second]);
+    const errors = outcomes.filter((o) => !o.ok).map((o) => (o as { error: unknown }).error);
+    expect(errors.length, errors.map(String).join('; ')).to.equal(refused);
+    for (const e of errors) expect(e).to.be.instanceOf(RecordModifiedError);
+    const stock = Number((await d.knex(table).where({ id: p.id }).first()).stock);
+    expect(stock).to.equal(refused === 0 ? 11 : outcomes[0]!.ok ? 1 : 10);
   });
 });

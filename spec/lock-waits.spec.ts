@@ -60,7 +60,7 @@ forEachDialect('lock waits: holder commits -> waiter conflicts, holder rolls bac
   }
 
   // A transaction that read the row before a concurrent writer got to it.
-  // SQLite: a deferred `BEGIN` (a Knex instance built by the user) cannot
+  // SQLite: a deferred `BEGIN` (a client class of the user's that begins so) cannot
   // upgrade a stale WAL snapshot. PostgreSQL: REPEATABLE READ. MariaDB:
   // REPEATABLE READ with innodb_snapshot_isolation (the default from 11.6);
   // a server without that variable re-reads the latest row instead, and the

@@ -252,8 +252,10 @@ forEachDialect('transaction failures: rolled back as a whole, never half-committ
     const p = await A.Product.create({ name: 'x' });
     const readerHolds = gate();
     const release = gate();
-    const reader = B.db.transaction(async () => {
-      await B.Product.get(p.id);
+    // A reader of its own making (Knex's transaction, deferred): db.transaction()
+    // would begin IMMEDIATE and hold the write lock instead of a read lock.
+    const reader = B.db.knex.transaction(async (trx) => {
+      await trx(table).where({ id: p.id }).first();
       readerHolds.open();
       await release.opened;
     });

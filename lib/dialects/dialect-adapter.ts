@@ -203,6 +203,13 @@ export interface DialectAdapter {
   /** Called with each driver connection before the library first uses it. */
   checkConnection(connection: unknown): void;
   /**
+   * Called with the Knex transaction object of an outermost `db.transaction()`
+   * as soon as Knex created it, before it begins: an adapter may say how it
+   * begins (SQLite: `BEGIN IMMEDIATE` for a Knex instance the caller built,
+   * whose client class is left alone).
+   */
+  beginsTransaction(transaction: object, client: object): void;
+  /**
    * Runs one statement on a connection Knex lent, through Knex's
    * `client.query()` so that its `query` event (one per statement),
    * transaction checks and error messages all apply. Adapters use it to

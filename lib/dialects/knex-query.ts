@@ -25,19 +25,20 @@ interface KnexClientEvents {
  * `query` listeners, `wrapIdentifier` and `postProcessResponse` work as
  * before (the library's own statements never went through the latter).
  */
-export async function queryWithDriver(client: KnexClientQuery, connection: object, obj: KnexQueryObject, call: DriverCall): Promise<KnexQueryObject> {
+export function queryWithDriver(client: KnexClientQuery, connection: object, obj: KnexQueryObject, call: DriverCall): Promise<KnexQueryObject> {
   const query = executioner.enrichQueryObject(connection, obj, client);
-  try {
-    await call(connection, query);
-    return query;
-  } catch (err) {
-    const events = client as unknown as KnexClientEvents;
-    if (err instanceof Error) {
-      const sql = events.config?.compileSqlOnError === false ? query.sql : executioner.formatQuery(query.sql, query.bindings, undefined, client);
-      err.message = `${sql} - ${err.message}`;
-    }
-    const ids = connection as { __knexUid?: unknown; __knexTxId?: unknown };
-    events.emit('query-error', err, { __knexUid: ids.__knexUid, __knexTxId: ids.__knexTxId, ...query });
-    throw err;
-  }
+  // A chain, not an async function: this runs once per save, and each await is a turn of the microtask queue.
+  return call(connection, query).then(
+    () => query,
+    (err: unknown) => {
+      const events = client as unknown as KnexClientEvents;
+      if (err instanceof Error) {
+        const sql = events.config?.compileSqlOnError === false ? query.sql : executioner.formatQuery(query.sql, query.bindings, undefined, client);
+        err.message = `${sql} - ${err.message}`;
+      }
+      const ids = connection as { __knexUid?: unknown; __knexTxId?: unknown };
+      events.emit('query-error', err, { __knexUid: ids.__knexUid, __knexTxId: ids.__knexTxId, ...query });
+      throw err;
+    },
+  );
 }

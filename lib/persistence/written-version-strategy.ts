@@ -34,7 +34,7 @@ class WrittenVersionStrategy implements VersionStrategy {
     readonly blindMove: (column: string) => VersionMove,
   ) {}
 
-  async update(u: RowUpdate): Promise<UpdateResult> {
+  update(u: RowUpdate): Promise<UpdateResult> {
     const { db, meta, policy } = u;
     const checked = policy.check && policy.held !== undefined;
     let move: VersionMove | undefined;

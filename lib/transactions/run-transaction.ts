@@ -130,7 +130,7 @@ async function run<T>(
   let rolledBackWithoutError = false;
   try {
     const config = lease === undefined ? options : { ...options, connection: lease };
-    const result = await (outer?.trx ?? db.knex).transaction(async (trx: Knex.Transaction): Promise<T> => {
+    const transaction = (outer?.trx ?? db.knex).transaction(async (trx: Knex.Transaction): Promise<T> => {
       // Knex calls back even when BEGIN failed, having already rejected with
       // BEGIN's error: fn must not run on a transaction that never started.
       if (trx.isCompleted()) throw new Error('BEGIN failed');
@@ -164,6 +164,9 @@ async function run<T>(
       if (outer === undefined && f.failure === undefined && f.statementError !== undefined) await stillOpen(trx, f.statementError);
       return value;
     }, config);
+    // Knex begins it a microtask later; until then the adapter may say how.
+    if (outer === undefined) db.adapter.beginsTransaction(transaction, db.knex.client);
+    const result = await transaction;
     if (rolledBackWithoutError) {
       // Knex resolved at ROLLBACK, maybe while fn still runs: let it finish,
       // then restore what it wrote, and rethrow what it threw.

@@ -20,15 +20,38 @@ export interface Session {
 export interface SessionOptions {
   /** How long a statement waits for another transaction's lock before failing (default 5000 ms, well inside a test). */
   lockTimeoutMs?: number;
-  /** Build the Knex instance here and pass it to `connect()`, as a user would: on SQLite, plain `BEGIN` (deferred) transactions. */
+  /** Build the Knex instance here and pass it to `connect()`, as a user would. */
   userKnex?: boolean;
-  /** MariaDB: `innodb_snapshot_isolation = ON` for this session (the default from 11.6). */
+  /**
+   * A transaction that read first keeps its snapshot. MariaDB:
+   * `innodb_snapshot_isolation = ON` (the default from 11.6). SQLite, with
+   * `userKnex`: a client class of the user's whose transactions begin
+   * deferred (`BEGIN DEFERRED`, which the library keeps), so one that read
+   * before another connection committed cannot write afterwards.
+   */
   snapshotIsolation?: boolean;
   /** SQLite: a file of its own instead of the suite's (a user's file keeps the rollback journal). */
   sqliteFile?: string;
 }
 
 type Done = (err: Error | null, conn: unknown) => void;
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const KnexSqliteClient: new (...args: unknown[]) => object = require('knex/lib/dialects/sqlite3');
+const KnexSqliteTransaction: new (...args: unknown[]) => { query(conn: unknown, sql: string): Promise<unknown> } = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction');
+
+/** A sqlite3 client class of a user's own whose transactions begin deferred. */
+class DeferredSqliteClient extends KnexSqliteClient {
+  transaction(...args: unknown[]): unknown {
+    return new DeferredTransaction(this, ...args);
+  }
+}
+
+class DeferredTransaction extends KnexSqliteTransaction {
+  begin(conn: unknown): Promise<unknown> {
+    return this.query(conn, 'BEGIN DEFERRED;');
+  }
+}
 
 /** The session statements that set a lock timeout (and the snapshot mode), per dialect. */
 function sessionSetup(d: DialectContext, o: SessionOptions): (conn: unknown, done: Done) => void {
@@ -60,7 +83,8 @@ const log = {
 export function sessionConfig(d: DialectContext, o: SessionOptions = {}): Knex.Config {
   const pool = { min: 0, max: 1, afterCreate: sessionSetup(d, o) };
   if (d.name === 'sqlite') {
-    return { client: 'sqlite3', connection: { filename: o.sqliteFile ?? d.url.replace(/^sqlite:/, '') }, useNullAsDefault: true, pool, log };
+    const client = o.snapshotIsolation ? DeferredSqliteClient : 'sqlite3';
+    return { client, connection: { filename: o.sqliteFile ?? d.url.replace(/^sqlite:/, '') }, useNullAsDefault: true, pool, log } as Knex.Config;
   }
   if (d.name === 'postgres') return { client: 'pg', connection: d.url, pool, log };
   const u = new URL(d.url);

@@ -12,33 +12,29 @@ interface Mysql2Connection {
 }
 
 interface KnexClientInternals {
-  _query(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject>;
   tableCompiler(...args: unknown[]): object;
 }
 
 const knexMysql2 = KnexMysql2Client.prototype as unknown as KnexClientInternals;
 
 /**
- * Knex's mysql2 client, except that a statement marked `prepare` runs with
- * mysql2's `execute()`: the server parses it once per connection (mysql2
- * keeps the prepared statement) and the values travel in binary, not
- * escaped into the text; and a column is renamed with RENAME COLUMN. Knex's query() around it (events, transaction
- * checks, error messages) is unchanged.
+ * Knex's mysql2 client, except that a column is renamed with RENAME COLUMN.
+ * (The library's statements marked `prepare` run with `executePrepared`, on
+ * this class and on a caller's alike: see `queryWithDriver`.)
  */
 export class MysqlClient extends KnexMysql2Client {
   // See renameColumnInPlace: a version column's clock default survives a rename.
   tableCompiler(...args: unknown[]): object {
     return renameColumnInPlace(knexMysql2.tableCompiler.apply(this, args));
   }
-
-  _query(connection: Mysql2Connection, obj: KnexQueryObject): Promise<KnexQueryObject> {
-    if (obj.prepare !== true || !obj.sql) return knexMysql2._query.call(this, connection, obj);
-    return executePrepared(connection, obj).then(() => obj);
-  }
 }
 markLibraryClient(MysqlClient);
 
-/** Runs `obj` with mysql2's `execute()` (prepared, kept per connection), leaving the answer where Knex's _query leaves it. */
+/**
+ * Runs `obj` with mysql2's `execute()`: the server parses it once per
+ * connection (mysql2 keeps the prepared statement) and the values travel in
+ * binary, not escaped into the text. Leaves the answer where Knex's _query leaves it.
+ */
 export function executePrepared(connection: object, obj: KnexQueryObject): Promise<void> {
   return new Promise((resolve, reject) => {
     (connection as Mysql2Connection).execute(obj.sql, obj.bindings, (err, result, fields) => {

@@ -5,7 +5,7 @@ import { UsageError } from '../../errors';
 import { DialectAdapterBase } from '../dialect-adapter-base';
 import type { ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
 import { type MigrationLock, NoMigrationLock } from '../migration-lock';
-import { finalizeOnDestroy, runPrepared, sqliteClientClass } from './sqlite-client';
+import { beginImmediately, finalizeOnDestroy, runPrepared, sqliteClientClass } from './sqlite-client';
 import type { SqliteConnection } from './sqlite-statement-cache';
 import type { DriverCall } from '../knex-query';
 import { isLibraryClient } from '../library-client';
@@ -103,15 +103,23 @@ export class SqliteAdapter extends DialectAdapterBase {
     };
   }
 
-  // The flag is read by the client class prepareConfig installs, which keeps
-  // a compiled statement per connection; with a Knex instance built
-  // elsewhere, Knex's own client ignores it and prepares every time.
+  // A compiled statement kept per connection, for the client class
+  // prepareConfig installs and for a Knex instance built elsewhere alike.
   protected override readonly preparedCall: DriverCall = (connection, obj) => runPrepared(connection as SqliteConnection, obj);
 
   // A Knex instance the caller built keeps Knex's client class, which would
   // close a connection without finalizing the statements kept on it.
   override checkKnex(knex: Knex): void {
     if (!isLibraryClient(knex.client)) finalizeOnDestroy((knex.client as { pool?: Parameters<typeof finalizeOnDestroy>[0] }).pool);
+  }
+
+  // A caller's Knex instance keeps Knex's client class, whose transactions
+  // begin deferred: one that reads before it writes then meets SQLITE_BUSY at
+  // once instead of waiting its turn (see ImmediateTransaction). The
+  // transaction object itself is ours, created for this call: its begin is
+  // set on it, and the client class stays as the caller built it.
+  override beginsTransaction(transaction: object, client: object): void {
+    if (!isLibraryClient(client)) beginImmediately(transaction);
   }
 
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {

@@ -6,14 +6,13 @@ import { SqliteConnection, SqliteStatementCache } from './sqlite-statement-cache
 // Knex exposes its dialect clients only as CommonJS modules without types.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const KnexSqliteClient: new (config: Knex.Config) => object = require('knex/lib/dialects/sqlite3');
-const KnexSqliteTransaction: new (...args: unknown[]) => KnexTransactionInternals = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction');
+const KnexSqliteTransaction: (new (...args: unknown[]) => KnexTransactionInternals) & { prototype: { begin: unknown } } = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction');
 
 interface KnexTransactionInternals {
   query(conn: unknown, sql: string): Promise<unknown>;
 }
 
 interface KnexClientInternals {
-  _query(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject>;
   destroyRawConnection(connection: unknown): Promise<void>;
 }
 
@@ -45,6 +44,17 @@ class ImmediateTransaction extends KnexSqliteTransaction {
   }
 }
 
+/**
+ * Makes one Knex transaction object of a caller's sqlite3 client begin with
+ * `BEGIN IMMEDIATE`, unless its class begins its own way (a client class of
+ * the caller's that chose how its transactions begin is kept).
+ */
+export function beginImmediately(transaction: object): void {
+  const trx = transaction as KnexTransactionInternals & { begin(conn: unknown): Promise<unknown> };
+  if (trx.begin !== KnexSqliteTransaction.prototype.begin) return;
+  trx.begin = (conn) => trx.query(conn, 'BEGIN IMMEDIATE;');
+}
+
 /** Builds Knex's sqlite3 client with immediate transactions and per-connection settings. */
 export function sqliteClientClass(settings: SqliteSettings): new (config: Knex.Config) => object {
   const pragmas = ['PRAGMA foreign_keys = ON;', settings.wal ? 'PRAGMA journal_mode = WAL;' : ''].join(' ');
@@ -67,14 +77,6 @@ export function sqliteClientClass(settings: SqliteSettings): new (config: Knex.C
       return db;
     }
 
-    // Knex's own _query, except that a statement marked `prepare` runs on a
-    // statement kept per connection; Knex's query() around it (events,
-    // transaction checks, error messages) is unchanged.
-    _query(connection: SqliteConnection, obj: KnexQueryObject): Promise<KnexQueryObject> {
-      if (obj.prepare !== true || !obj.sql) return knexSqlite._query.call(this, connection, obj);
-      return runPrepared(connection, obj).then(() => obj);
-    }
-
     async destroyRawConnection(connection: SqliteConnection): Promise<void> {
       await statements.finalizeAll(connection);
       return knexSqlite.destroyRawConnection.call(this, connection);
@@ -85,12 +87,13 @@ export function sqliteClientClass(settings: SqliteSettings): new (config: Knex.C
 }
 
 /** Runs `obj` on the statement kept for its SQL on `connection`, leaving the answer where Knex's _query leaves it. */
-export async function runPrepared(connection: SqliteConnection, obj: KnexQueryObject): Promise<void> {
+export function runPrepared(connection: SqliteConnection, obj: KnexQueryObject): Promise<void> {
   // The driver call Knex picks for the method: rows for reads and RETURNING, a run otherwise.
   const how = obj.method === 'del' || ((obj.method === 'insert' || obj.method === 'update') && !obj.returning) ? 'run' : 'all';
-  const answer = await statements.call(connection, obj.sql, how, obj.bindings);
-  obj.response = answer.response;
-  obj.context = answer.context;
+  return statements.call(connection, obj.sql, how, obj.bindings).then((answer) => {
+    obj.response = answer.response;
+    obj.context = answer.context;
+  });
 }
 
 const finalizing = new WeakSet<object>();

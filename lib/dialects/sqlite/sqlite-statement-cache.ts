@@ -46,9 +46,14 @@ export class SqliteStatementCache {
   readonly #byConnection = new WeakMap<SqliteConnection, Map<string, Entry>>();
 
   /** Runs `sql` with `params` as `run` (writes) or `all` (rows) on a kept statement. */
-  async call(connection: SqliteConnection, sql: string, how: 'run' | 'all', params: readonly unknown[]): Promise<SqliteAnswer> {
+  call(connection: SqliteConnection, sql: string, how: 'run' | 'all', params: readonly unknown[]): Promise<SqliteAnswer> {
     const entry = this.#entry(connection, sql);
-    if (entry.ready !== undefined) await entry.ready;
+    // Not an async function: a save waits on this, and every await is a turn of the microtask queue.
+    if (entry.ready !== undefined) return entry.ready.then(() => this.#step(connection, sql, entry, how, params));
+    return this.#step(connection, sql, entry, how, params);
+  }
+
+  #step(connection: SqliteConnection, sql: string, entry: Entry, how: 'run' | 'all', params: readonly unknown[]): Promise<SqliteAnswer> {
     return new Promise((resolve, reject) => {
       const done = (err: Error | null, answer: SqliteAnswer) => {
         if (err === null) return resolve(answer);
