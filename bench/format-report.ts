@@ -40,7 +40,10 @@ function workloadRows(t: TargetResult): string[][] {
   return t.workloads.map((w) => {
     const rk = ratio(w, 'knex');
     const rr = ratio(w, 'raw');
-    const verdict = rk === undefined ? '' : `${rk >= w.target ? 'met' : 'MISSED'} (>= ${w.target.toFixed(1)}x Knex)`;
+    const verdicts: string[] = [];
+    if (rk !== undefined) verdicts.push(`${rk >= w.target ? 'met' : 'MISSED'} (>= ${w.target.toFixed(1)}x Knex)`);
+    if (rr !== undefined && w.rawTarget !== undefined) verdicts.push(`${rr >= w.rawTarget ? 'met' : 'MISSED'} (>= ${w.rawTarget.toFixed(1)}x raw)`);
+    const verdict = verdicts.join(', ');
     return [
       `${w.title} [${w.unit}]`,
       cell(w.series.kc),

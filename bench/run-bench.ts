@@ -30,6 +30,7 @@ export interface WorkloadResult {
   readonly title: string;
   readonly unit: string;
   readonly target: number;
+  readonly rawTarget?: number;
   readonly series: Partial<Record<ImplName, Series>>;
 }
 
@@ -98,7 +99,7 @@ async function benchTarget(name: TargetName, kind: ConnectKind, url: string, opt
   const workloads = ALL_WORKLOADS.filter((w) => options.workloads.includes(w.id));
   const env = openTarget(name, url, options.sizes, options.tablePrefix, kind);
   const implsOf = (w: Workload) => w.impls?.(options.impls) ?? options.impls;
-  const results: WorkloadResult[] = workloads.map((w) => ({ id: w.id, title: w.title(options.sizes), unit: w.unit, target: w.target, series: {} }));
+  const results: WorkloadResult[] = workloads.map((w) => ({ id: w.id, title: w.title(options.sizes), unit: w.unit, target: w.target, rawTarget: w.rawTarget, series: {} }));
   let statements: StatementCount[] = [];
   try {
     for (const w of workloads) await w.setup(env);

@@ -26,6 +26,8 @@ export interface Workload {
   readonly unit: string;
   /** The target ratio of kc to hand-written Knex. */
   readonly target: number;
+  /** The target ratio of kc to the raw driver's prepared statements, where there is one. */
+  readonly rawTarget?: number;
   title(sizes: BenchSizes): string;
   /**
    * How one measured repetition is cut: `rounds` trials of `ops` operations

@@ -11,6 +11,8 @@ export const saveWorkload: Workload = {
   id: 'A',
   unit: 'saves/s',
   target: 1.0,
+  // Issue 12: a save loop at no less than 0.8x the bare driver's prepared UPDATE.
+  rawTarget: 0.8,
   title: (s) => `A ${s.saves} sequential save()s, one row`,
   plan: (s) => ({ rounds: 4, ops: Math.max(1, Math.ceil(s.saves / 4)) }),
 
