@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { ConnectionLease, type LeaseClient } from './connection-lease';
 import type { Database } from './database';
-import type { ExecResult, KnexClientQuery, StatementToRun } from './dialects/dialect-adapter';
+import type { ExecResult, KnexClientQuery, KnexQueryObject, StatementToRun } from './dialects/dialect-adapter';
 import type { Session } from './transactions/session';
 
 /** A statement ready to run: SQL with `?` placeholders and its bindings (see `StatementToRun`). */
@@ -44,19 +44,42 @@ function executeOn(db: Database, runner: Knex | Knex.Transaction, stmt: Statemen
   );
 }
 
-async function runOn(db: Database, client: ClientInternals, connection: object, stmt: Statement, lease: ConnectionLease | undefined): Promise<ExecResult> {
-  let ok = false;
+// A chain, not an async function: this runs once per statement, and every promise costs (see scope.ts).
+function runOn(db: Database, client: ClientInternals, connection: object, stmt: Statement, lease: ConnectionLease | undefined): Promise<ExecResult> {
+  const inTransaction = lease === undefined;
+  // The failure's type is decided (a dead connection marked so) before the connection goes back.
+  const fail = (err: unknown): Promise<never> => {
+    const typed = db.failure(err, { phase: 'statement', inTransaction, write: stmt.method !== 'select' }, connection);
+    return release(client, connection, lease, false).then(() => {
+      throw typed;
+    });
+  };
+  let running: Promise<KnexQueryObject>;
   try {
     db.checkConnection(connection);
-    const obj = await db.adapter.run(client, connection, stmt);
-    ok = true;
-    return db.adapter.normalize(obj);
+    running = db.adapter.run(client, connection, stmt);
   } catch (err) {
-    throw db.failure(err, { phase: 'statement', inTransaction: lease === undefined, write: stmt.method !== 'select' }, connection);
-  } finally {
-    if (lease === undefined) await client.releaseConnection(connection);
-    else lease.give(connection, ok);
+    return fail(err);
   }
+  return running.then((obj) => {
+    let result: ExecResult;
+    try {
+      result = db.adapter.normalize(obj);
+    } catch (err) {
+      return fail(err);
+    }
+    const released = release(client, connection, lease, true);
+    return released === DONE ? result : released.then(() => result);
+  }, fail);
+}
+
+const DONE = Promise.resolve();
+
+/** Hands the connection back: to the lease (at once), or to Knex (a transaction's client, which may wait). */
+function release(client: ClientInternals, connection: object, lease: ConnectionLease | undefined, ok: boolean): Promise<unknown> {
+  if (lease === undefined) return client.releaseConnection(connection);
+  lease.give(connection, ok);
+  return DONE;
 }
 
 /**

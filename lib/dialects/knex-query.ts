@@ -7,8 +7,8 @@ const executioner = require('knex/lib/execution/internal/query-executioner') as 
   formatQuery(sql: string, bindings: readonly unknown[], timeZone: undefined, client: object): string;
 };
 
-/** Runs a statement on the connection with a driver call of the adapter's own, filling in `obj.response`/`obj.context`. */
-export type DriverCall = (connection: object, obj: KnexQueryObject) => Promise<void>;
+/** Runs a statement on the connection with a driver call of the adapter's own, filling in `obj.response`/`obj.context`; resolves with `obj`. */
+export type DriverCall = (connection: object, obj: KnexQueryObject) => Promise<KnexQueryObject>;
 
 interface KnexClientEvents {
   readonly config?: { compileSqlOnError?: boolean };
@@ -27,18 +27,15 @@ interface KnexClientEvents {
  */
 export function queryWithDriver(client: KnexClientQuery, connection: object, obj: KnexQueryObject, call: DriverCall): Promise<KnexQueryObject> {
   const query = executioner.enrichQueryObject(connection, obj, client);
-  // A chain, not an async function: this runs once per save, and each await is a turn of the microtask queue.
-  return call(connection, query).then(
-    () => query,
-    (err: unknown) => {
-      const events = client as unknown as KnexClientEvents;
-      if (err instanceof Error) {
-        const sql = events.config?.compileSqlOnError === false ? query.sql : executioner.formatQuery(query.sql, query.bindings, undefined, client);
-        err.message = `${sql} - ${err.message}`;
-      }
-      const ids = connection as { __knexUid?: unknown; __knexTxId?: unknown };
-      events.emit('query-error', err, { __knexUid: ids.__knexUid, __knexTxId: ids.__knexTxId, ...query });
-      throw err;
-    },
-  );
+  // A chain, not an async function: this runs once per save, and every promise costs (see scope.ts).
+  return call(connection, query).catch((err: unknown) => {
+    const events = client as unknown as KnexClientEvents;
+    if (err instanceof Error) {
+      const sql = events.config?.compileSqlOnError === false ? query.sql : executioner.formatQuery(query.sql, query.bindings, undefined, client);
+      err.message = `${sql} - ${err.message}`;
+    }
+    const ids = connection as { __knexUid?: unknown; __knexTxId?: unknown };
+    events.emit('query-error', err, { __knexUid: ids.__knexUid, __knexTxId: ids.__knexTxId, ...query });
+    throw err;
+  });
 }

@@ -10,11 +10,16 @@ import { versionStrategyFor } from './version-strategy-for';
  * matched, leaving the row untouched, and when the database aborted the
  * write outside a transaction because the row changed (see `abortedWrite`).
  */
-export async function updateRow(write: RowUpdate): Promise<UpdateResult> {
+export function updateRow(write: RowUpdate): Promise<UpdateResult> {
+  // A chain, not an async function: this runs once per save, and every promise costs (see scope.ts).
+  let running: Promise<UpdateResult>;
   try {
-    return await versionStrategyFor(write.meta).update(write);
+    running = versionStrategyFor(write.meta).update(write);
   } catch (err) {
+    running = Promise.reject(err);
+  }
+  return running.catch(async (err: unknown) => {
     if (!(err instanceof RetryableError) || !write.policy.check) throw err;
     throw await abortedWrite(write.db, write.session, write.meta, write.target, write.pk, 'update', write.policy.held, err);
-  }
+  });
 }

@@ -1,12 +1,8 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
-// Its own storage rather than a field of the transaction scope: it is
-// orthogonal to transactions and overrides, and entering either keeps it.
-const storage = new AsyncLocalStorage<ReadonlySet<object>>();
+import { currentScope, runWith } from '../transactions/scope';
 
 /** Whether reads of `db` must go to its primary here (inside `db.primary(fn)`). */
 export function readsFromPrimary(db: object): boolean {
-  return storage.getStore()?.has(db) ?? false;
+  return currentScope()?.primaryReads?.has(db) ?? false;
 }
 
 /**
@@ -15,7 +11,8 @@ export function readsFromPrimary(db: object): boolean {
  * `fn` settles: harmless, since a primary read is never staler.
  */
 export function withPrimaryReads<T>(db: object, fn: () => T): T {
-  const outer = storage.getStore();
+  // Part of the scope transactions and overrides live in, which keep it.
+  const outer = currentScope()?.primaryReads;
   if (outer?.has(db)) return fn();
-  return storage.run(new Set([...(outer ?? []), db]), fn);
+  return runWith({ primaryReads: new Set([...(outer ?? []), db]) }, fn);
 }

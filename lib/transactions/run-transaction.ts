@@ -3,7 +3,7 @@ import type { Database } from '../database';
 import { ConnectionLostError, FailurePhase, KnexConcurrencyError, UsageError } from '../errors';
 import { reportedError } from '../translate-error';
 import { checkIsolation, type IsolationLevel } from './isolation';
-import { currentScope, runInScope, type Scope } from './scope';
+import { currentScope, runWith, type Scope } from './scope';
 import { findFrame, TransactionFrame } from './transaction-frame';
 
 /**
@@ -152,7 +152,7 @@ async function run<T>(
         f.close();
         return f.lane.run(() => Promise.resolve(commit(value)));
       }) as Knex.Transaction['commit'];
-      body = (async () => runInScope({ frame: f, overrides: scope?.overrides }, () => fn(trx)))();
+      body = (async () => runWith({ frame: f, overrides: scope?.overrides }, () => fn(trx)))();
       let value: T;
       try {
         value = await body;

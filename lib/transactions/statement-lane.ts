@@ -1,10 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { currentScope, runWith } from './scope';
 
 const ignore = (): void => undefined;
-
-// The lane whose task is running in the current async context: a statement
-// that a task itself issues is part of that task and must not queue behind it.
-const running = new AsyncLocalStorage<StatementLane>();
 
 /**
  * Runs one transaction's statements on its connection one at a time, in
@@ -26,13 +22,15 @@ export class StatementLane {
 
   /** Runs `task` after every task queued before it has settled. */
   run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.#tail.then(() => running.run(this, task));
+    // The lane runs in the task's scope: a statement that a task itself
+    // issues is part of that task and must not queue behind it.
+    const result = this.#tail.then(() => runWith({ lane: this }, task));
     this.#tail = result.then(ignore, ignore);
     return result;
   }
 
   /** Whether the caller runs inside one of this lane's tasks. */
   get isCurrent(): boolean {
-    return running.getStore() === this;
+    return currentScope()?.lane === this;
   }
 }

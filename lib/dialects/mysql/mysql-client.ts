@@ -35,13 +35,13 @@ markLibraryClient(MysqlClient);
  * connection (mysql2 keeps the prepared statement) and the values travel in
  * binary, not escaped into the text. Leaves the answer where Knex's _query leaves it.
  */
-export function executePrepared(connection: object, obj: KnexQueryObject): Promise<void> {
+export function executePrepared(connection: object, obj: KnexQueryObject): Promise<KnexQueryObject> {
   return new Promise((resolve, reject) => {
     (connection as Mysql2Connection).execute(obj.sql, obj.bindings, (err, result, fields) => {
       if (err) return reject(err);
       // The shape Knex's own _query leaves for processResponse and the adapter.
       obj.response = [result, fields];
-      resolve();
+      resolve(obj);
     });
   });
 }

@@ -17,10 +17,10 @@ export interface SqliteConnection {
   prepare(sql: string, cb: (err: Error | null) => void): SqliteStatement;
 }
 
-/** What a call answers: `all`'s rows, and `run`'s changes and last row id. */
+/** Where a call leaves its answer: `all`'s rows, and `run`'s changes and last row id. */
 export interface SqliteAnswer {
-  readonly response: unknown[] | undefined;
-  readonly context: RunContext | undefined;
+  response?: unknown;
+  context?: unknown;
 }
 
 interface Entry {
@@ -45,28 +45,39 @@ interface Entry {
 export class SqliteStatementCache {
   readonly #byConnection = new WeakMap<SqliteConnection, Map<string, Entry>>();
 
-  /** Runs `sql` with `params` as `run` (writes) or `all` (rows) on a kept statement. */
-  call(connection: SqliteConnection, sql: string, how: 'run' | 'all', params: readonly unknown[]): Promise<SqliteAnswer> {
+  /**
+   * Runs `sql` with `params` as `run` (writes) or `all` (rows) on a kept
+   * statement, and resolves with `into` holding the answer: `all`'s rows in
+   * `response`, `run`'s changes and last row id in `context`.
+   */
+  call<T extends SqliteAnswer>(connection: SqliteConnection, sql: string, how: 'run' | 'all', params: readonly unknown[], into: T): Promise<T> {
     const entry = this.#entry(connection, sql);
-    // Not an async function: a save waits on this, and every await is a turn of the microtask queue.
-    if (entry.ready !== undefined) return entry.ready.then(() => this.#step(connection, sql, entry, how, params));
-    return this.#step(connection, sql, entry, how, params);
+    // Not an async function: a save waits on this, and every promise costs (see scope.ts).
+    if (entry.ready !== undefined) return entry.ready.then(() => this.#step(connection, sql, entry, how, params, into));
+    return this.#step(connection, sql, entry, how, params, into);
   }
 
-  #step(connection: SqliteConnection, sql: string, entry: Entry, how: 'run' | 'all', params: readonly unknown[]): Promise<SqliteAnswer> {
+  #step<T extends SqliteAnswer>(connection: SqliteConnection, sql: string, entry: Entry, how: 'run' | 'all', params: readonly unknown[], into: T): Promise<T> {
     return new Promise((resolve, reject) => {
-      const done = (err: Error | null, answer: SqliteAnswer) => {
-        if (err === null) return resolve(answer);
+      const fail = (err: Error): void => {
         // Prepare afresh next time: cheap, and a statement may not recover.
         this.#forget(connection, sql, entry);
         reject(err);
       };
       if (how === 'all') {
-        entry.stmt.all(params, (err, rows) => done(err, { response: rows, context: undefined }));
+        entry.stmt.all(params, (err, rows) => {
+          if (err !== null) return fail(err);
+          into.response = rows;
+          into.context = undefined;
+          resolve(into);
+        });
       } else {
         // Copied now: the statement object is shared and the next call overwrites them.
         entry.stmt.run(params, function (err) {
-          done(err, { response: undefined, context: err ? undefined : { changes: this.changes, lastID: this.lastID } });
+          if (err !== null) return fail(err);
+          into.response = undefined;
+          into.context = { changes: this.changes, lastID: this.lastID };
+          resolve(into);
         });
       }
     });
