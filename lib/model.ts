@@ -20,6 +20,7 @@ import { insertRow } from './persistence/insert-row';
 import { selectByPk } from './persistence/row-reads';
 import { updateRow } from './persistence/update-row';
 import { versionPolicy } from './persistence/version-policy';
+import type { UpdateResult } from './persistence/version-strategy';
 import { reportConflict } from './report-conflict';
 import { schemaAtFirstUse } from './schema-at-first-use';
 import { compileAdopter, pendingAdoption as pending } from './row-adopter';
@@ -296,29 +297,55 @@ export class Model {
     return serialized(this, () => this.#save(options));
   }
 
-  async #save(options: SaveOptions): Promise<void> {
-    const cls = this.constructor as ModelClass<Model>;
-    const meta = checkedMeta(cls);
-    checkSaveOptions(meta, options);
-    const db = databaseOf(cls);
-    if (this.#state === NEW) {
-      this.#refuseStrayProperties(meta);
-      return this.#insert(db, meta);
+  // Chains, not async functions: this runs once per save, and every promise
+  // costs (see transactions/scope.ts). A refusal before any SQL still
+  // rejects the promise save() returns, as an async function would.
+  #save(options: SaveOptions): Promise<void> {
+    try {
+      const cls = this.constructor as ModelClass<Model>;
+      const meta = checkedMeta(cls);
+      checkSaveOptions(meta, options);
+      const db = databaseOf(cls);
+      if (this.#state === NEW) {
+        this.#refuseStrayProperties(meta);
+        return this.#insert(db, meta);
+      }
+      const write = this.#prepareUpdate(db, meta, options.fields);
+      if (write === undefined) return Promise.resolve();
+      return this.#update(db, meta, write);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const write = this.#prepareUpdate(db, meta, options.fields);
-    if (write === undefined) return;
+  }
+
+  #update(db: Database, meta: ModelMeta, write: PreparedUpdate): Promise<void> {
     const session = db.session(`${meta.modelName}.save()`);
+    let running: Promise<UpdateResult>;
     try {
       const first = schemaAtFirstUse(db, meta, session);
-      if (first !== undefined) await first;
-      const result = await updateRow({ db, session, meta, target: this, pk: write.pk, changed: write.changed, values: write.values, policy: write.policy });
-      this.#finishUpdate(db, session, meta, write, result.version);
+      const update = (): Promise<UpdateResult> =>
+        updateRow({ db, session, meta, target: this, pk: write.pk, changed: write.changed, values: write.values, policy: write.policy });
+      running = first === undefined ? update() : first.then(update);
     } catch (err) {
-      if (err instanceof RecordModifiedError) throw this.#reportConflict(db, meta, err, write);
-      throw err;
-    } finally {
       session.end();
+      throw err;
     }
+    return running.then(
+      (result) => {
+        try {
+          this.#finishUpdate(db, session, meta, write, result.version);
+        } finally {
+          session.end();
+        }
+      },
+      (err: unknown) => {
+        try {
+          throw err instanceof RecordModifiedError ? this.#reportConflict(db, meta, err, write) : err;
+        } finally {
+          session.end();
+        }
+      },
+    );
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from '../database';
-import { execute } from '../executor';
+import { execute, type Statement } from '../executor';
 import { nextClockVersion } from '../fields/version-clock';
 import type { ModelMeta } from '../model-meta';
 import type { Session } from '../transactions/session';
@@ -57,7 +57,7 @@ class WrittenVersionStrategy implements VersionStrategy {
  * Runs the UPDATE for `u` with the version moved by `move`; reads the new
  * version back when `readBack`.
  */
-export async function updateWith(u: RowUpdate, checked: boolean, move: VersionMove | undefined, readBack: boolean): Promise<UpdateResult> {
+export function updateWith(u: RowUpdate, checked: boolean, move: VersionMove | undefined, readBack: boolean): Promise<UpdateResult> {
   const { db, session, meta, policy, pk } = u;
   const returning = readBack && db.adapter.supportsReturning ? versionColumn(db, meta) : undefined;
   // An unchecked write that raises the version: it is not pinned at a safe one.
@@ -69,25 +69,34 @@ export async function updateWith(u: RowUpdate, checked: boolean, move: VersionMo
   if (checked) bindings.push(policy.held);
   const stmt = { sql, bindings, method: 'update' as const, returning: returning !== undefined };
 
-  let rowCount: number;
-  let version = move === undefined ? policy.held : move.next;
-  if (readBack && returning === undefined) {
-    // No RETURNING: read the new version in the same transaction, where our
-    // own update's row lock keeps every other writer out until commit.
-    const answer = await inTransaction(db, session, false, async (s) => {
-      const r = await execute(db, s, stmt);
-      if (r.rowCount === 0) return { rowCount: 0, version: undefined };
-      return { rowCount: r.rowCount, version: (await currentVersion(db, s, meta, pk)) ?? undefined };
-    });
-    rowCount = answer.rowCount;
-    version = answer.version;
-  } else {
-    const r = await execute(db, session, stmt);
-    rowCount = r.rowCount;
-    if (returning !== undefined && rowCount > 0) version = versionFromDb(meta, pk, r.rows[0]?.[meta.version!.column]);
-  }
-  if (rowCount === 0) throw await conflict(db, session, meta, u.target, pk, 'update', policy.held, checked, belowLimit);
-  return { version };
+  const version = move === undefined ? policy.held : move.next;
+  if (readBack && returning === undefined) return updateThenRead(u, stmt, checked, belowLimit);
+  // A chain, not an async function: this runs once per save, and every promise costs (see transactions/scope.ts).
+  return execute(db, session, stmt).then((r) => {
+    if (r.rowCount === 0) return conflict(db, session, meta, u.target, pk, 'update', policy.held, checked, belowLimit).then(throwIt);
+    if (returning !== undefined) return { version: versionFromDb(meta, pk, r.rows[0]?.[meta.version!.column]) };
+    return { version };
+  });
+}
+
+const throwIt = (err: Error): never => {
+  throw err;
+};
+
+/**
+ * The UPDATE, then a read of the new version in the same transaction, where
+ * our own update's row lock keeps every other writer out until commit: for
+ * a database without RETURNING.
+ */
+async function updateThenRead(u: RowUpdate, stmt: Statement, checked: boolean, belowLimit: boolean): Promise<UpdateResult> {
+  const { db, session, meta, policy, pk } = u;
+  const answer = await inTransaction(db, session, false, async (s) => {
+    const r = await execute(db, s, stmt);
+    if (r.rowCount === 0) return { rowCount: 0, version: undefined };
+    return { rowCount: r.rowCount, version: (await currentVersion(db, s, meta, pk)) ?? undefined };
+  });
+  if (answer.rowCount === 0) throw await conflict(db, session, meta, u.target, pk, 'update', policy.held, checked, belowLimit);
+  return { version: answer.version };
 }
 
 /**
