@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CLUSTER_KINDS, ClusterConfig, clusterConfig, ClusterKind } from './cluster-config';
-import { ClusterState, readState, stateAlive, writeState } from './cluster-state';
+import { ClusterState, pidsUnder, readState, stateAlive, writeState } from './cluster-state';
 import { galeraHealthy, galeraUnavailable, galeraUp, stopServers } from './galera-cluster';
 import { replicasHealthy, replicasUnavailable, replicasUp } from './replica-set';
 
@@ -70,27 +70,10 @@ async function up(kind: ClusterKind, config: ClusterConfig, sync: boolean): Prom
     printEnv(state);
   } catch (err) {
     // Leave nothing running behind a failed start; keep the logs.
-    const pids = listPids(dir);
+    const pids = pidsUnder(dir);
     if (pids.length > 0) await stopServers(pids, 'SIGKILL', 5000);
     throw err;
   }
-}
-
-/** Pids of servers under `dir` from their pid files (a failed `up` has no state file yet). */
-function listPids(dir: string): number[] {
-  const out: number[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name === 'mysqld.pid' || e.name === 'postmaster.pid') {
-        const pid = Number(fs.readFileSync(p, 'utf8').split('\n')[0]);
-        if (Number.isInteger(pid) && pid > 0) out.push(pid);
-      }
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 async function main(argv: readonly string[]): Promise<void> {

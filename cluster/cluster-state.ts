@@ -38,3 +38,20 @@ export function writeState(state: ClusterState): void {
 export function stateAlive(state: ClusterState): boolean {
   return state.pids.length > 0 && state.pids.every(alive);
 }
+
+/** Pids of servers under `dir` from their pid files (a failed `up` has no state file yet). */
+export function pidsUnder(dir: string): number[] {
+  const out: number[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name === 'mysqld.pid' || e.name === 'postmaster.pid') {
+        const pid = Number(fs.readFileSync(p, 'utf8').split('\n')[0]);
+        if (Number.isInteger(pid) && pid > 0) out.push(pid);
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}

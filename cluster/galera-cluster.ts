@@ -9,7 +9,8 @@
  *   rsync state transfer, one after the other (node 1 donates to one joiner
  *   at a time): 20-40 s in all on this machine.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClusterConfig } from './cluster-config';
@@ -30,7 +31,8 @@ export function galeraUnavailable(): string | undefined {
   return undefined;
 }
 
-interface Node {
+/** One node's directory and ports. */
+export interface GaleraNode {
   readonly index: number;
   readonly dir: string;
   readonly sql: number;
@@ -39,7 +41,8 @@ interface Node {
   readonly sst: number;
 }
 
-function nodesOf(config: ClusterConfig, dir: string): Node[] {
+/** The nodes of the cluster in `dir`, node 1 first. */
+export function galeraNodes(config: ClusterConfig, dir: string): GaleraNode[] {
   const g = config.galera;
   return Array.from({ length: g.nodes }, (_, i) => ({
     index: i + 1,
@@ -51,7 +54,7 @@ function nodesOf(config: ClusterConfig, dir: string): Node[] {
   }));
 }
 
-function nodeArgs(node: Node, all: readonly Node[], bootstrap: boolean): string[] {
+function nodeArgs(node: GaleraNode, all: readonly GaleraNode[], bootstrap: boolean, startPosition?: string): string[] {
   const members = all.map((n) => `127.0.0.1:${n.group}`).join(',');
   const args = [
     '--no-defaults',
@@ -80,6 +83,7 @@ function nodeArgs(node: Node, all: readonly Node[], bootstrap: boolean): string[
     `--wsrep-sst-receive-address=127.0.0.1:${node.sst}`,
   ];
   if (bootstrap) args.push('--wsrep-new-cluster');
+  if (startPosition !== undefined) args.push(`--wsrep-start-position=${startPosition}`);
   return args;
 }
 
@@ -89,7 +93,7 @@ async function status(port: number): Promise<Record<string, string>> {
 }
 
 /** Resolves once the node answers, is synced and sees `size` members. */
-async function waitSynced(node: Node, pid: number, size: number): Promise<void> {
+export async function waitGaleraSynced(node: GaleraNode, pid: number, size: number): Promise<void> {
   await waitUntil(
     `Galera node ${node.index} (port ${node.sql})`,
     async () => {
@@ -100,8 +104,42 @@ async function waitSynced(node: Node, pid: number, size: number): Promise<void> 
   );
 }
 
-function start(node: Node, all: readonly Node[], bootstrap: boolean): number {
-  return startDaemon(which(['mariadbd'])!, nodeArgs(node, all, bootstrap), { user: 'mysql', logFile: path.join(node.dir, 'server.log') });
+function start(node: GaleraNode, all: readonly GaleraNode[], bootstrap: boolean, startPosition?: string): number {
+  return startDaemon(which(['mariadbd'])!, nodeArgs(node, all, bootstrap, startPosition), { user: 'mysql', logFile: path.join(node.dir, 'server.log') });
+}
+
+/**
+ * Starts a node of a running cluster again (it rejoins the others), and
+ * returns its pid. After a crash (SIGKILL) the node's grastate.dat holds
+ * seqno -1: started as it is, it joins from an undefined position, which
+ * Galera answers with a full state transfer (SST: with rsync, the donor
+ * is blocked for writes while it copies). As mysqld_safe does, it first
+ * runs `--wsrep-recover`, which reads the last committed position from
+ * InnoDB, and starts from there: a donor then sends only the missing write
+ * sets from its gcache (IST), when it still holds them (32 MB here).
+ */
+export async function restartGaleraNode(node: GaleraNode, all: readonly GaleraNode[]): Promise<{ pid: number; startPosition: string | undefined }> {
+  const startPosition = crashed(node) ? await recoverPosition(node, all) : undefined;
+  return { pid: start(node, all, false, startPosition), startPosition };
+}
+
+function crashed(node: GaleraNode): boolean {
+  try {
+    return /^seqno:\s+-1\s*$/m.test(fs.readFileSync(path.join(node.dir, 'data', 'grastate.dat'), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** `uuid:seqno` of the last transaction InnoDB committed on `node` (mariadbd --wsrep-recover), or `undefined`. */
+async function recoverPosition(node: GaleraNode, all: readonly GaleraNode[]): Promise<string | undefined> {
+  const logFile = path.join(node.dir, 'recover.log');
+  fs.rmSync(logFile, { force: true });
+  const owner = runAs('mysql');
+  // --log-error: the recovered position is written to the error log, which mariadbd opens as the mysql user.
+  await promisify(execFile)(which(['mariadbd'])!, [...nodeArgs(node, all, false), '--wsrep-recover', `--log-error=${logFile}`], owner ?? {});
+  const found = /WSREP: Recovered position: ([0-9a-f-]+:-?\d+)/.exec(fs.readFileSync(logFile, 'utf8'));
+  return found === null || found[1]!.endsWith(':-1') ? undefined : found[1];
 }
 
 /** Stops `pids` cleanly (SIGTERM: InnoDB and Galera shut down in order); SIGKILL after `timeoutMs`. */
@@ -117,7 +155,7 @@ export async function galeraUp(config: ClusterConfig, dir: string, log: (line: s
   const owner = runAs('mysql');
   fs.mkdirSync(dir, { recursive: true });
   chownDir(dir, owner);
-  const nodes = nodesOf(config, dir);
+  const nodes = galeraNodes(config, dir);
   for (const node of nodes) {
     fs.mkdirSync(node.dir, { recursive: true });
     chownDir(node.dir, owner);
@@ -127,7 +165,7 @@ export async function galeraUp(config: ClusterConfig, dir: string, log: (line: s
     fs.mkdirSync(path.join(node.dir, 'data'));
     chownDir(path.join(node.dir, 'data'), owner);
   }
-  const [first, ...others] = nodes as [Node, ...Node[]];
+  const [first, ...others] = nodes as [GaleraNode, ...GaleraNode[]];
   log('galera: initialising node 1');
   const install = ['--no-defaults', `--datadir=${path.join(first.dir, 'data')}`, '--auth-root-authentication-method=normal', '--skip-test-db'];
   if (owner !== undefined) install.push('--user=mysql');
@@ -135,11 +173,11 @@ export async function galeraUp(config: ClusterConfig, dir: string, log: (line: s
 
   // Node 1 bootstraps the cluster; the others join it by a state transfer (rsync).
   const pids = [start(first, nodes, true)];
-  await waitSynced(first, pids[0]!, 1);
+  await waitGaleraSynced(first, pids[0]!, 1);
   await mysqlRows(first.sql, 'CREATE DATABASE IF NOT EXISTS test CHARACTER SET utf8mb4 COLLATE utf8mb4_bin');
   log(`galera: ${others.length} more nodes joining`);
   for (const node of others) pids.push(start(node, nodes, false));
-  await Promise.all(nodes.map((node, i) => waitSynced(node, pids[i]!, nodes.length)));
+  await Promise.all(nodes.map((node, i) => waitGaleraSynced(node, pids[i]!, nodes.length)));
   return {
     kind: 'galera',
     pids,
@@ -150,7 +188,7 @@ export async function galeraUp(config: ClusterConfig, dir: string, log: (line: s
 
 /** Whether a running cluster still answers with every node synced. */
 export async function galeraHealthy(config: ClusterConfig, dir: string): Promise<boolean> {
-  const nodes = nodesOf(config, dir);
+  const nodes = galeraNodes(config, dir);
   try {
     const all = await Promise.all(nodes.map((n) => status(n.sql)));
     return all.every((s) => s.wsrep_ready === 'ON' && Number(s.wsrep_cluster_size) === nodes.length);

@@ -54,3 +54,16 @@ export async function gone(pids: readonly number[], timeoutMs = 10_000): Promise
   }
   return true;
 }
+
+/**
+ * SIGKILL to `root` and every process descended from it, all frozen first
+ * so that none of them answers a client after another died (PostgreSQL's
+ * backends each lead a process group of their own, so a signal to the
+ * root's group would miss them). Resolves once all are gone.
+ */
+export async function killTree(root: number): Promise<void> {
+  const pids = processTree(root);
+  for (const pid of pids) signal(pid, 'SIGSTOP');
+  for (const pid of pids) signal(pid, 'SIGKILL');
+  await gone(pids);
+}

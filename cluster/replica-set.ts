@@ -26,7 +26,8 @@ export function replicasUnavailable(): string | undefined {
   return undefined;
 }
 
-function serverArgs(dir: string, port: number): string[] {
+/** The command line of a server of the set; `extra` settings (`name=value`) come last and win. */
+export function replicaSetServerArgs(dir: string, port: number, extra: readonly string[] = []): string[] {
   const args = ['-D', path.join(dir, 'data'), '-p', String(port), '-k', dir];
   // Durability off (fsync): the machine is shared and a killed server is not
   // a power cut; crash recovery still replays the WAL the OS holds.
@@ -41,6 +42,7 @@ function serverArgs(dir: string, port: number): string[] {
     'shared_buffers=32MB',
     'max_connections=120',
     'log_min_messages=warning',
+    ...extra,
   ];
   for (const s of settings) args.push('-c', s);
   return args;
@@ -55,7 +57,7 @@ async function waitAnswers(what: string, dir: string, port: number, pid: number,
 }
 
 /** Starts a primary and its replicas in `dir` (fresh) and returns what `down` needs. */
-export async function replicasUp(config: ClusterConfig, dir: string, options: { sync: boolean }, log: (line: string) => void): Promise<ClusterState> {
+export async function replicasUp(config: ClusterConfig, dir: string, options: { sync: boolean; settings?: readonly string[] }, log: (line: string) => void): Promise<ClusterState> {
   const bin = postgresBin()!;
   const owner = runAs('postgres');
   const asPostgres = owner ?? {};
@@ -71,7 +73,7 @@ export async function replicasUp(config: ClusterConfig, dir: string, options: { 
     stdio: ['ignore', 'ignore', 'pipe'],
     ...asPostgres,
   });
-  const pids = [startDaemon(path.join(bin, 'postgres'), serverArgs(primaryDir, port), { user: 'postgres', logFile: path.join(primaryDir, 'server.log') })];
+  const pids = [startDaemon(path.join(bin, 'postgres'), replicaSetServerArgs(primaryDir, port, options.settings), { user: 'postgres', logFile: path.join(primaryDir, 'server.log') })];
   await waitAnswers('PostgreSQL primary', primaryDir, port, pids[0]!, () => true, 'SELECT 1');
   await pgRows(port, 'CREATE DATABASE test');
 
@@ -87,7 +89,7 @@ export async function replicasUp(config: ClusterConfig, dir: string, options: { 
       { stdio: ['ignore', 'ignore', 'pipe'], ...asPostgres },
     );
     const replicaPort = port + i;
-    const pid = startDaemon(path.join(bin, 'postgres'), serverArgs(replicaDir, replicaPort), { user: 'postgres', logFile: path.join(replicaDir, 'server.log') });
+    const pid = startDaemon(path.join(bin, 'postgres'), replicaSetServerArgs(replicaDir, replicaPort, options.settings), { user: 'postgres', logFile: path.join(replicaDir, 'server.log') });
     pids.push(pid);
     replicaPorts.push(replicaPort);
     await waitAnswers(`PostgreSQL replica ${i}`, replicaDir, replicaPort, pid, (rows) => rows[0]?.r === true, 'SELECT pg_is_in_recovery() AS r');
