@@ -1,5 +1,6 @@
 import type { Check } from './check-history';
 import type { FaultRecord } from './fault-injector';
+import type { WhileDown } from './member-fault-figures';
 import type { FailureEvent } from './stress-worker';
 
 /** How the run fared around one fault. */
@@ -18,6 +19,8 @@ export interface FaultFigures extends FaultRecord {
   readonly failures: number;
   /** Of those, attempts that started after the database answered again. */
   readonly failuresAfterUp: number;
+  /** A cluster member's fault: what the rest of the cluster did meanwhile. */
+  readonly whileDown?: WhileDown;
 }
 
 /** Throughput after a fault must be back to at least this share of the rate before it (the machine is shared and noisy). */

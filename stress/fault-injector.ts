@@ -1,13 +1,37 @@
 import type { StressProcesses } from './stress-processes';
 
-/** What a fault strikes: a private server (private-server.ts), or one member of a cluster cut off (member-cut.ts). */
+/** The member of a cluster a fault strikes: its name for the report, and its SQL port (to tell which clients were on it). */
+export interface StruckMember {
+  readonly name: string;
+  readonly port: number;
+  /** Whether clients are on it when it is struck (a cut-off Galera node only the first time: its clients then moved on for good). */
+  readonly clientsOn: boolean;
+}
+
+/** What `start()` found, beyond the database answering again. */
+export interface MemberBack {
+  /** When the member answered again, if before `start()` resolved (it went on to wait for a replica, say). */
+  readonly upAt?: number;
+  /** How long the member took from its start to rejoining its cluster (a Galera node: Synced again). */
+  readonly rejoinMs?: number;
+  /** How it came back, for the report (a state transfer, a replica streaming again). */
+  readonly note?: string;
+}
+
+/**
+ * What a fault strikes: a private server (private-server.ts), one member
+ * of a private cluster (private-cluster.ts), or one member of a cluster
+ * cut off (member-cut.ts).
+ */
 export interface FaultTarget {
   readonly url: string;
   kill(): Promise<void>;
   stop(mode: 'clean' | 'immediate'): Promise<void>;
-  start(): Promise<void>;
+  start(): Promise<void | MemberBack>;
   /** What `stop()` then `start()` does, for the report; a server's shutdown and start by default. */
   readonly refuseText?: string;
+  /** The member the next fault strikes, when the target is a cluster. */
+  readonly next?: StruckMember;
 }
 
 /**
@@ -28,7 +52,7 @@ export interface FaultPlan {
   readonly count: number;
   /** Steady load before the first fault, and after each recovery before the next (so throughput can be compared). */
   readonly settleMs: number;
-  /** How long the server stays down for `refuse`. */
+  /** How long the server stays down for `refuse`, and a cluster member for every fault. */
   readonly downMs: number;
 }
 
@@ -42,6 +66,10 @@ export interface FaultRecord {
   readonly upAt: number;
   /** SQLite writer kills: the increment the killed process had in flight. */
   readonly inFlight?: readonly string[];
+  /** The cluster member struck. */
+  readonly member?: StruckMember;
+  /** What `start()` reported (a Galera node's rejoin time, the replica streaming again). */
+  readonly back?: MemberBack;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -70,8 +98,13 @@ export async function injectFaults(plan: FaultPlan, server: FaultTarget | undefi
       records.push({ n, what, at, upAt: at, inFlight });
       await processes.add();
     } else {
+      const member = server.next;
+      const of = member === undefined ? 'the server' : member.name;
+      // A cluster member stays down a while (as until a supervisor restarts it), so the rest of the cluster is seen serving without it.
+      const pause = member !== undefined && plan.mode !== 'refuse' ? plan.downMs : 0;
+      const then = pause > 0 ? `, down ${pause} ms, then a start` : ', then a start';
       if (plan.mode === 'kill') {
-        what = 'SIGKILL of the server and its processes, then a start (crash recovery)';
+        what = `SIGKILL of ${of} and its processes${then} (crash recovery)`;
         await server.kill();
       } else if (plan.mode === 'refuse') {
         what = server.refuseText === undefined ? `clean shutdown, ${plan.downMs} ms of refused connections, then a start` : `${server.refuseText} for ${plan.downMs} ms`;
@@ -79,11 +112,12 @@ export async function injectFaults(plan: FaultPlan, server: FaultTarget | undefi
         await sleep(plan.downMs);
       } else {
         const mode = n % 2 === 1 ? 'clean' : 'immediate';
-        what = `${mode} shutdown, then a start${mode === 'immediate' ? ' (crash recovery)' : ''}`;
+        what = `${mode} shutdown${member === undefined ? '' : ` of ${of}`}${then}${mode === 'immediate' ? ' (crash recovery)' : ''}`;
         await server.stop(mode);
       }
-      await server.start();
-      records.push({ n, what, at, upAt: Date.now() });
+      await sleep(pause);
+      const back = (await server.start()) ?? undefined;
+      records.push({ n, what, at, upAt: back?.upAt ?? Date.now(), ...(member === undefined ? {} : { member }), ...(back === undefined ? {} : { back }) });
     }
     await sleep(plan.settleMs);
   }

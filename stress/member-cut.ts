@@ -1,5 +1,5 @@
 import { TcpProxy } from '../spec/support/tcp-proxy';
-import type { FaultTarget } from './fault-injector';
+import type { FaultTarget, StruckMember } from './fault-injector';
 
 /**
  * One member of a cluster (a Galera node, the PostgreSQL primary) that a
@@ -14,12 +14,20 @@ import type { FaultTarget } from './fault-injector';
 export class MemberCut implements FaultTarget {
   readonly #proxy: TcpProxy;
   readonly #url: string;
+  readonly #name: string;
   readonly refuseText: string;
+  #cuts = 0;
 
   private constructor(proxy: TcpProxy, url: string, name: string) {
     this.#proxy = proxy;
     this.#url = url;
+    this.#name = name;
     this.refuseText = `${name} cut off (its connections dropped, new ones refused)`;
+  }
+
+  /** The member behind the proxy; its clients know it by the proxy's port. A Galera node's clients leave it for good at the first cut. */
+  get next(): StruckMember {
+    return { name: this.#name, port: this.#proxy.port, clientsOn: this.#cuts === 0 || !this.#name.startsWith('Galera') };
   }
 
   static async create(url: string, name: string): Promise<MemberCut> {
@@ -36,10 +44,12 @@ export class MemberCut implements FaultTarget {
   }
 
   kill(): Promise<void> {
+    this.#cuts++;
     return this.#proxy.kill();
   }
 
   stop(): Promise<void> {
+    this.#cuts++;
     return this.#proxy.kill();
   }
 

@@ -21,6 +21,15 @@ export function formatReport(r: StressReport): string {
       `  fault ${f.n}: ${f.what}; ${recovery}; ` +
         `${f.rateBefore.toFixed(0)}/s before, ${f.rateAfter.toFixed(0)}/s after; ${f.failures} typed failure(s), ${f.failuresAfterUp} after it answered`,
     );
+    if (f.back?.note !== undefined) lines.push(`           ${f.back.note}`);
+    const d = f.whileDown;
+    if (d !== undefined) {
+      lines.push(
+        o.topology?.name === 'galera'
+          ? `           while it was down: ${d.acks} saves acknowledged by the other nodes (none for ${d.longestStallMs} ms at most); ${d.movedOff} process(es) moved off it, ${d.movedAndSaved} of them saving again before it was back`
+          : `           while it was down: ${d.failedWrites} write(s) failed typed, ${d.replicaReads} read(s) served by the replica, ${d.acks} saves acknowledged`,
+      );
+    }
   }
   for (const c of r.checks) {
     lines.push(`  [${c.ok ? 'ok' : 'FAIL'}] ${c.name}${c.ok ? '' : `: ${c.violations} violation(s)`}`);

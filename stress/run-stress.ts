@@ -4,6 +4,7 @@ import { checkHistory, CheckResult, RowState } from './check-history';
 import { counterModel, createCounters } from './counter-model';
 import { faultChecks, FaultFigures, faultFigures } from './fault-figures';
 import { FaultPlan, FaultTarget, injectFaults } from './fault-injector';
+import { memberChecks, whileDown } from './member-fault-figures';
 import { StressProcesses } from './stress-processes';
 import type { WorkerResult } from './stress-worker';
 import type { StressTopology } from './stress-topology';
@@ -101,12 +102,16 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
     const history = await processes.finished();
     const end = Date.now();
     const seconds = (end - t0) / 1000;
+    // A Galera node applies the others' commits a moment after they acknowledge them: wait until it has, then read.
+    if (o.topology?.nodes !== undefined) await db.knex.raw(`SET STATEMENT wsrep_sync_wait=1 FOR SELECT COUNT(*) FROM ${table}`);
     const final = await snapshot();
     if (!o.keep) await db.knex.schema.dropTableIfExists(table);
 
     const checked = checkHistory({ countsSaves: o.kind.countsSaves, initial, final, acks: history.acks, indeterminate: history.indeterminate });
-    const figures = faulty ? faultFigures(records, history.ackTimes, history.failures, o.faults!.settleMs, end) : [];
-    const checks = faulty ? [...checked.checks, ...faultChecks(figures, o.faults!.count)] : checked.checks;
+    const cluster = o.topology?.name === 'galera' || o.topology?.name === 'replicas' ? o.topology.name : undefined;
+    const down = whileDown(records, history);
+    const figures = faulty ? faultFigures(records, history.ackTimes, history.failures, o.faults!.settleMs, end).map((f, i) => (down[i] === undefined ? f : { ...f, whileDown: down[i] })) : [];
+    const checks = faulty ? [...checked.checks, ...faultChecks(figures, o.faults!.count), ...(cluster === undefined ? [] : memberChecks(cluster, records, down))] : checked.checks;
     const applied = [...final.values()].flatMap((r) => r.log.split(' ')).filter((t) => history.indeterminate.has(t));
     const sum = (f: (r: WorkerResult) => number): number => history.results.reduce((n, r) => n + f(r), 0);
     const { server: _server, ...shown } = o;

@@ -13,10 +13,21 @@ export interface StreamedHistory {
   /** Increments whose outcome is unknown: reported so by a worker, or in flight in a process that was killed. */
   readonly indeterminate: Set<string>;
   readonly failures: FailureEvent[];
+  /** When a read was served outside a transaction (replica sets under faults only). */
+  readonly reads: number[];
+  /** Processes moving from one node to the next (`from` and `to` are SQL ports). */
+  readonly failovers: Failover[];
   /** Results of the processes that ran to the end. */
   readonly results: WorkerResult[];
   /** Processes that died on their own or failed: fails the run. */
   readonly errors: string[];
+}
+
+export interface Failover {
+  readonly process: number;
+  readonly from: number;
+  readonly to: number;
+  readonly at: number;
 }
 
 interface Child {
@@ -37,7 +48,7 @@ interface Child {
  * forks its replacement.
  */
 export class StressProcesses {
-  readonly history: StreamedHistory = { acks: [], ackTimes: [], indeterminate: new Set(), failures: [], results: [], errors: [] };
+  readonly history: StreamedHistory = { acks: [], ackTimes: [], indeterminate: new Set(), failures: [], reads: [], failovers: [], results: [], errors: [] };
   readonly #task: Omit<WorkerTask, 'process'>;
   readonly #children = new Map<number, Child>();
   #next = 0;
@@ -137,6 +148,12 @@ export class StressProcesses {
             break;
           case 'failure':
             this.history.failures.push(m.failure);
+            break;
+          case 'read':
+            this.history.reads.push(m.at);
+            break;
+          case 'failover':
+            this.history.failovers.push({ process: id, from: m.from, to: m.to, at: m.at });
             break;
           case 'done':
             done = true;

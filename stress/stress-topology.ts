@@ -36,6 +36,11 @@ function urls(name: string): string[] {
 
 const START = 'start it with: npm run cluster -- up';
 
+/** Whether the environment names a running cluster of `name` (the variables `npm run cluster -- up` prints). */
+export function clusterInEnvironment(name: 'galera' | 'replicas'): boolean {
+  return name === 'galera' ? urls('GALERA_URLS').length > 0 : urls('PG_PRIMARY_URL').length > 0 && urls('PG_REPLICA_URLS').length > 0;
+}
+
 export function stressTopology(name: TopologyName): StressTopology {
   if (name === 'galera') {
     const nodes = urls('GALERA_URLS');

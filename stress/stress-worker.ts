@@ -86,6 +86,10 @@ export type WorkerMessage =
   /** An increment whose outcome is unknown (the worker moves on to the next one). */
   | { type: 'unknown'; token: string }
   | { type: 'failure'; failure: FailureEvent }
+  /** A read served outside a transaction (from a replica), under faults on a replica set: what keeps working while the primary is down. */
+  | { type: 'read'; at: number }
+  /** The process moved from one Galera node to the next (the library's warning), by SQL port. */
+  | { type: 'failover'; from: number; to: number; at: number }
   | { type: 'done'; result: WorkerResult }
   | { type: 'error'; message: string };
 
@@ -106,10 +110,33 @@ export function failureName(err: unknown): string {
   return (err as Error)?.name ?? typeof err;
 }
 
+// The library's warning when a { nodes } database moves on: `<label> is unreachable (<reason>); moving to <label>`.
+const MOVING = /^(\S+) is unreachable \([^)]*\); moving to (\S+)$/;
+
+const portOf = (label: string): number => {
+  try {
+    return Number(new URL(label).port);
+  } catch {
+    return 0;
+  }
+};
+
+/** The library's messages: a failover is reported to the parent (the report counts them), anything else printed. */
+const logger = {
+  warn(message: string): void {
+    const moving = MOVING.exec(message);
+    if (moving !== null) send({ type: 'failover', from: portOf(moving[1]!), to: portOf(moving[2]!), at: Date.now() });
+    else console.warn(`knex-concurrency: ${message}`);
+  },
+  error: (message: string): void => console.error(`knex-concurrency: ${message}`),
+};
+
 async function main(task: WorkerTask): Promise<WorkerResult> {
   const isolation = task.topology?.isolation;
   // connect()'s isolation option: every transaction of this database runs at it.
-  const db = connect(task.topology === undefined ? task.url : connectTargetFor(task.topology, task.url, task.process), isolation === undefined ? {} : { isolation });
+  const db = connect(task.topology === undefined ? task.url : connectTargetFor(task.topology, task.url, task.process), { log: logger, ...(isolation === undefined ? {} : { isolation }) });
+  // While faults strike a replica set's primary, count the reads the replica still serves.
+  const countReads = task.faults && task.topology?.replicas !== undefined;
   const Counter = counterModel(db, task.table, stressKind(task.kind));
   const result: WorkerResult = { failed: 0, conflicts: 0, retryable: 0, runs: 0, acked: 0, unknown: 0, errors: [] };
   let stopping = false;
@@ -137,6 +164,7 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
       const once = async (): Promise<void> => {
         result.runs++;
         const c = await Counter.get(row);
+        if (countReads && !inTransaction) send({ type: 'read', at: Date.now() });
         const from = c.version;
         c.value += 1;
         c.log += `${token} `;
@@ -211,6 +239,9 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
     await db.close();
   }
 }
+
+// The parent gone (Ctrl-C, a kill): nobody is left to report to, and its private servers are going away.
+process.once('disconnect', () => process.exit(1));
 
 main(JSON.parse(process.argv[2]!) as WorkerTask).then(
   (result) => process.send!({ type: 'done', result } satisfies WorkerMessage, () => process.exit(0)),

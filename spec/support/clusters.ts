@@ -11,6 +11,9 @@
  * whose variables are not set is skipped loudly, unless `REQUIRE_CLUSTERS=1`
  * (as in `.ci/run`), which makes it a failure.
  */
+import { galeraUnavailable } from '../../cluster/galera-cluster';
+import { replicasUnavailable } from '../../cluster/replica-set';
+import { PrivateCluster } from '../../stress/private-cluster';
 import { ensureMysqlDatabase, ensurePostgresDatabase, withDatabase } from './server-databases';
 import { RUN_DB } from './dialects';
 
@@ -125,6 +128,58 @@ export function describeCluster<K extends ClusterName>(name: K, title: string, b
     body(() => {
       if (target === undefined) throw new Error('the cluster target is used outside a test or hook');
       return target;
+    });
+  });
+}
+
+const privateClusters = new Map<ClusterName, Promise<PrivateCluster>>();
+
+/** Destroys the private clusters this run started (a root hook calls it once every spec has run). */
+export async function destroyPrivateClusters(): Promise<void> {
+  const started = [...privateClusters.values()];
+  privateClusters.clear();
+  for (const c of started) await (await c.catch(() => undefined))?.destroy();
+}
+
+/**
+ * Like `describeCluster`, for specs that crash, restart or isolate a member
+ * (which the shared cluster must never suffer): a private cluster
+ * (stress/private-cluster.ts: its own directory and ports, the shared
+ * cluster's shifted), started by the first block that needs it and shared
+ * by the blocks of the run, which leave every member up and synced; it is
+ * destroyed once every spec has run. It needs the server programs, not the
+ * shared cluster; without them the block is skipped loudly, or fails under
+ * `REQUIRE_CLUSTERS=1`.
+ */
+export function describePrivateCluster(name: ClusterName, title: string, body: (cluster: () => PrivateCluster) => void): void {
+  describe(`${title} [private ${name} cluster]`, function () {
+    let cluster: PrivateCluster | undefined;
+    before(async function () {
+      this.timeout(180_000);
+      const why = name === 'galera' ? galeraUnavailable() : replicasUnavailable();
+      if (why !== undefined) {
+        if (REQUIRE_CLUSTERS) throw new Error(`a private ${name} cluster cannot run here: ${why} (REQUIRE_CLUSTERS=1 makes this a failure)`);
+        skippedClusters.set(name, why);
+        console.warn(`\n  !!! SKIPPING PRIVATE ${name.toUpperCase()} CLUSTER SPECS: ${why}\n`);
+        this.skip();
+      }
+      let started = privateClusters.get(name);
+      if (started === undefined) {
+        const c = PrivateCluster.create(name);
+        started = c.start().then(
+          () => c,
+          async (err: unknown) => {
+            await c.destroy();
+            throw err;
+          },
+        );
+        privateClusters.set(name, started);
+      }
+      cluster = await started;
+    });
+    body(() => {
+      if (cluster === undefined) throw new Error('the private cluster is used outside a test or hook');
+      return cluster;
     });
   });
 }

@@ -1,12 +1,15 @@
-import { skippedClusters } from './clusters';
+import { destroyPrivateClusters, skippedClusters } from './clusters';
 import { missing, REQUIRE_ALL, selectedDialects, skipped } from './dialects';
 
 /**
- * Mocha root hooks: after the whole run, repeat loudly which dialects were
- * skipped, so a green run on SQLite alone is never mistaken for a full one.
+ * Mocha root hooks: after the whole run, destroy the private clusters the
+ * specs started, and repeat loudly which dialects were skipped, so a green
+ * run on SQLite alone is never mistaken for a full one.
  */
 export const mochaHooks = {
-  afterAll(): void {
+  async afterAll(this: Mocha.Context): Promise<void> {
+    this.timeout(60_000);
+    await destroyPrivateClusters();
     if (skippedClusters.size > 0) {
       console.warn(`\n  !!! SKIPPED CLUSTER SPECS: ${[...skippedClusters].map(([n, why]) => `${n} (${why})`).join('; ')}`);
       console.warn('  !!! Start them with `npm run cluster -- up galera` and `up replicas`; REQUIRE_CLUSTERS=1 makes this a failure.');
