@@ -507,6 +507,8 @@ export type UnavailableReason =
   | 'starting-up'
   /** The server is shutting down (PostgreSQL 57P03, 57P01 while connecting; MySQL 1053). */
   | 'shutting-down'
+  /** A cluster node that is not part of the cluster's primary component or not synced with it yet (Galera's 1047, `wsrep_ready` OFF). */
+  | 'not-ready'
   /** The connection was dropped while it was being set up. */
   | 'dropped'
   /** The server has no connection slot left (PostgreSQL 53300, MySQL 1040). */
@@ -526,6 +528,7 @@ const UNAVAILABLE_CAUSES: Record<UnavailableReason, string> = {
   unreachable: 'the host could not be reached in time',
   'starting-up': 'the server is starting up and does not accept connections yet',
   'shutting-down': 'the server is shutting down',
+  'not-ready': 'the cluster node is not synced with the cluster (joining, leaving, or cut off from the primary component)',
   dropped: 'the connection was dropped while it was being set up',
   'too-many-connections': 'the server has no connection slot left',
   auth: 'the server refused the credentials',
@@ -535,7 +538,7 @@ const UNAVAILABLE_CAUSES: Record<UnavailableReason, string> = {
 };
 
 // Reasons that waiting can cure; the others need a change of configuration.
-const TRANSIENT: ReadonlySet<UnavailableReason> = new Set(['refused', 'dns', 'unreachable', 'starting-up', 'shutting-down', 'dropped', 'too-many-connections', 'pool-timeout']);
+const TRANSIENT: ReadonlySet<UnavailableReason> = new Set(['refused', 'dns', 'unreachable', 'starting-up', 'shutting-down', 'not-ready', 'dropped', 'too-many-connections', 'pool-timeout']);
 
 /**
  * No connection to the database could be had: the server refused the

@@ -245,6 +245,8 @@ forEachDialect('a database that cannot be reached', (d) => {
         ['ECONNREFUSED (mysql2 marks it fatal)', Object.assign(node('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:3306'), { fatal: true }), ['unavailable', 'refused']],
         ['PROTOCOL_CONNECTION_LOST', Object.assign(node('PROTOCOL_CONNECTION_LOST'), { fatal: true }), ['connection-lost', 'dropped']],
         ['ETIMEDOUT (connect timeout)', Object.assign(node('ETIMEDOUT', 'connect ETIMEDOUT'), { fatal: true }), ['connection-lost', 'unreachable']],
+        ['1047 from a Galera node out of sync', Object.assign(node('ER_UNKNOWN_COM_ERROR', 'WSREP has not yet prepared node for application use'), { errno: 1047 }), ['connection-lost', 'not-ready']],
+        ['1047 Unknown command (a protocol error, not Galera)', Object.assign(node('ER_UNKNOWN_COM_ERROR', 'Unknown command'), { errno: 1047 }), [undefined]],
         ['1062 ER_DUP_ENTRY (not about connecting)', Object.assign(node('ER_DUP_ENTRY'), { errno: 1062 }), [undefined]],
       ],
     });

@@ -1,4 +1,6 @@
+import type { Knex } from 'knex';
 import { MysqlAdapter } from './mysql-adapter';
+import { GaleraClient, MysqlClient } from './mysql-client';
 
 /**
  * MariaDB Galera, for `connect({ nodes })`: MySQL's adapter, with the reads
@@ -23,4 +25,10 @@ import { MysqlAdapter } from './mysql-adapter';
  */
 export class GaleraAdapter extends MysqlAdapter {
   override readonly syncedReadPrefix = 'SET STATEMENT wsrep_sync_wait=1 FOR ';
+
+  // A node lends only connections it can serve (see GaleraClient): one joining or leaving the cluster is moved past.
+  override prepareConfig(withOptions: Knex.Config): Knex.Config {
+    const config = super.prepareConfig(withOptions);
+    return (config.client as unknown) === MysqlClient ? { ...config, client: GaleraClient as unknown as Knex.Config['client'] } : config;
+  }
 }

@@ -4,6 +4,7 @@ import type { MigrationLock } from '../migration-lock';
 import { MysqlMigrationLock } from './mysql-migration-lock';
 import { UnavailableReason, UsageError } from '../../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
+import { isWsrepNotReady } from './wsrep-not-ready';
 import { DialectAdapterBase, MAX_PREPARED_PER_CONNECTION } from '../dialect-adapter-base';
 import type { DateRange, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
 import { executePrepared, MysqlClient } from './mysql-client';
@@ -245,6 +246,11 @@ export class MysqlAdapter extends DialectAdapterBase {
     if (errno === 1792 || errno === 1836 || (errno === 1290 && /read.only/i.test(String(e?.message)))) {
       return { kind: 'read-only', code: errno, label: `MySQL/MariaDB ${String(errno)} ${String(e?.message)}` };
     }
+    // A Galera node out of sync refuses the statement (see wsrep-not-ready.ts). While connecting, nothing was
+    // sent; under a statement the session is of no further use (the client discards it), and a write or COMMIT
+    // refused as its node left the primary component is called of unknown outcome: the library does not rely
+    // on how far its write set got.
+    if (isWsrepNotReady(err)) return { kind: 'connection-lost', code: 1047, label: `MySQL/MariaDB 1047 ER_UNKNOWN_COM_ERROR: ${String(e?.message)}`, reason: 'not-ready' };
     const unavailable = errno !== undefined && Object.hasOwn(UNAVAILABLE, errno) ? UNAVAILABLE[errno] : undefined;
     if (unavailable) return { kind: 'unavailable', code: errno, label: `MySQL/MariaDB ${String(errno)} ${unavailable[0]}: ${String(e?.message)}`, reason: unavailable[1] };
     const driverUnavailable = code === undefined ? undefined : DRIVER_UNAVAILABLE.get(code);

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { markLibraryClient } from '../library-client';
 import type { KnexQueryObject } from '../dialect-adapter';
 import { renameColumnInPlace } from './mysql-rename-column';
+import { wsrepNotReadyError } from './wsrep-not-ready';
 
 // Knex exposes its dialect clients only as CommonJS modules without types.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -29,6 +30,39 @@ export class MysqlClient extends KnexMysql2Client {
   }
 }
 markLibraryClient(MysqlClient);
+
+interface Mysql2RawConnection {
+  query(sql: string, cb: (err: Error | null, rows: unknown) => void): void;
+  destroy(): void;
+}
+
+interface KnexRawConnections {
+  acquireRawConnection(): Promise<Mysql2RawConnection>;
+}
+
+/**
+ * The client of a Galera node (`connect({ nodes })`): a new connection is
+ * lent only if its node is synced with the cluster (`wsrep_ready`). A node
+ * that is joining or leaving accepts connections but refuses statements
+ * (see wsrep-not-ready.ts); refused here, while connecting, the failure is a
+ * `DatabaseUnavailableError` (`not-ready`), on which a `{ nodes }` database
+ * moves to the next node, as for a node that refuses connections. One
+ * SHOW per new connection, none per statement.
+ */
+export class GaleraClient extends MysqlClient {
+  async acquireRawConnection(): Promise<Mysql2RawConnection> {
+    const connection = await (MysqlClient.prototype as unknown as KnexRawConnections).acquireRawConnection.call(this);
+    const state = await new Promise<string>((resolve, reject) =>
+      connection.query("SHOW GLOBAL STATUS LIKE 'wsrep_ready'", (err, rows) => (err ? reject(err) : resolve(String((rows as { Value?: unknown }[])[0]?.Value ?? 'ON')))),
+    ).catch((err: unknown) => {
+      connection.destroy();
+      throw err;
+    });
+    if (state === 'ON') return connection;
+    connection.destroy();
+    throw wsrepNotReadyError(state);
+  }
+}
 
 /**
  * Runs `obj` with mysql2's `execute()`: the server parses it once per
