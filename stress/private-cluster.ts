@@ -180,6 +180,8 @@ class GaleraNodeFaults implements FaultTarget {
     this.#pids[i] = pid;
     await waitGaleraSynced(node, pid, this.#nodes.length);
     const rejoinMs = Date.now() - t0;
+    // Back means the whole cluster again: the donor, too, has caught up with what it queued while it donated.
+    await Promise.all(this.#nodes.map((n, j) => (j === i ? undefined : waitGaleraSynced(n, this.#pids[j]!, this.#nodes.length))));
     this.#down = undefined;
     this.#next = (i + 1) % this.#nodes.length;
     const recovered = startPosition === undefined ? '' : ` from the position --wsrep-recover found (seqno ${startPosition.split(':')[1]})`;

@@ -131,6 +131,19 @@ const logger = {
   error: (message: string): void => console.error(`knex-concurrency: ${message}`),
 };
 
+/**
+ * An error that is not the library's typed error for the situation, for the
+ * report: its class, the driver's code and errno, the end of its message
+ * (Knex puts the whole statement, with a long log, in front) and the stack.
+ */
+function unexpected(err: unknown): string {
+  const e = err as { name?: unknown; code?: unknown; errno?: unknown; message?: unknown; stack?: unknown } | null;
+  if (e === null || typeof e !== 'object') return String(err);
+  const message = String(e.message ?? '').replace(/^[\s\S]* - (?=[^-]*$)/, '');
+  const stack = String(e.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 8).join('\n');
+  return `${String(e.name)} (code ${String(e.code)}, errno ${String(e.errno)}): ${message.slice(0, 500)}\n${stack}`;
+}
+
 async function main(task: WorkerTask): Promise<WorkerResult> {
   const isolation = task.topology?.isolation;
   // connect()'s isolation option: every transaction of this database runs at it.
@@ -226,7 +239,7 @@ async function main(task: WorkerTask): Promise<WorkerResult> {
             if (err instanceof KnexConcurrencyError && (err instanceof RecordModifiedError || err instanceof RetryableError || err instanceof DatabaseUnavailableError || err instanceof ConnectionLostError)) {
               result.failed++;
             } else {
-              result.errors.push(String((err as Error)?.stack ?? err));
+              result.errors.push(unexpected(err));
             }
             break;
           }
