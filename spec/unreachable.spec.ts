@@ -246,6 +246,8 @@ forEachDialect('a database that cannot be reached', (d) => {
         ['PROTOCOL_CONNECTION_LOST', Object.assign(node('PROTOCOL_CONNECTION_LOST'), { fatal: true }), ['connection-lost', 'dropped']],
         ['ETIMEDOUT (connect timeout)', Object.assign(node('ETIMEDOUT', 'connect ETIMEDOUT'), { fatal: true }), ['connection-lost', 'unreachable']],
         ['1047 from a Galera node out of sync', Object.assign(node('ER_UNKNOWN_COM_ERROR', 'WSREP has not yet prepared node for application use'), { errno: 1047 }), ['connection-lost', 'not-ready']],
+        ['1180 from a Galera node leaving (no primary component)', Object.assign(node('ER_ERROR_DURING_COMMIT', 'Error while appending streaming replication fragment(provider status: Not connected to Primary Component)'), { errno: 1180 }), ['connection-lost', 'not-ready']],
+        ['1180 from a storage engine (not Galera)', Object.assign(node('ER_ERROR_DURING_COMMIT', "Got error 28 \"No space left on device\" during COMMIT"), { errno: 1180 }), [undefined]],
         ['1047 Unknown command (a protocol error, not Galera)', Object.assign(node('ER_UNKNOWN_COM_ERROR', 'Unknown command'), { errno: 1047 }), [undefined]],
         ['1062 ER_DUP_ENTRY (not about connecting)', Object.assign(node('ER_DUP_ENTRY'), { errno: 1062 }), [undefined]],
       ],

@@ -250,7 +250,7 @@ export class MysqlAdapter extends DialectAdapterBase {
     // sent; under a statement the session is of no further use (the client discards it), and a write or COMMIT
     // refused as its node left the primary component is called of unknown outcome: the library does not rely
     // on how far its write set got.
-    if (isWsrepNotReady(err)) return { kind: 'connection-lost', code: 1047, label: `MySQL/MariaDB 1047 ER_UNKNOWN_COM_ERROR: ${String(e?.message)}`, reason: 'not-ready' };
+    if (isWsrepNotReady(err)) return { kind: 'connection-lost', code: errno, label: `MySQL/MariaDB ${String(errno)} ${String(code)}: ${String(e?.message)}`, reason: 'not-ready' };
     const unavailable = errno !== undefined && Object.hasOwn(UNAVAILABLE, errno) ? UNAVAILABLE[errno] : undefined;
     if (unavailable) return { kind: 'unavailable', code: errno, label: `MySQL/MariaDB ${String(errno)} ${unavailable[0]}: ${String(e?.message)}`, reason: unavailable[1] };
     const driverUnavailable = code === undefined ? undefined : DRIVER_UNAVAILABLE.get(code);
