@@ -67,3 +67,10 @@ export async function killTree(root: number): Promise<void> {
   for (const pid of pids) signal(pid, 'SIGKILL');
   await gone(pids);
 }
+
+/** Stops `root` with `sig` and waits until it and its children are gone (SIGKILL to all after `timeoutMs`). */
+export async function stopTree(root: number, sig: NodeJS.Signals, timeoutMs = 60_000): Promise<void> {
+  const pids = processTree(root);
+  signal(root, sig);
+  if (!(await gone(pids, timeoutMs))) await killTree(root);
+}

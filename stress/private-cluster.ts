@@ -12,13 +12,12 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { ClusterConfig, clusterConfig, ClusterKind } from '../cluster/cluster-config';
 import { ClusterState, pidsUnder } from '../cluster/cluster-state';
-import { startDaemon } from '../cluster/daemon';
-import { galeraNodes, galeraUp, restartGaleraNode, waitGaleraSynced, type GaleraNode } from '../cluster/galera-cluster';
-import { mysqlRows, pgRows, waitUntil } from '../cluster/probe';
-import { alive, gone, killTree, processTree, signal } from '../cluster/process-tree';
-import { replicaSetServerArgs, replicasUp } from '../cluster/replica-set';
-import { postgresBin } from '../cluster/server-binaries';
-import type { FaultTarget, MemberBack, StruckMember } from './fault-injector';
+import { galeraNodes, galeraUp } from '../cluster/galera-cluster';
+import { alive, killTree } from '../cluster/process-tree';
+import { replicasUp } from '../cluster/replica-set';
+import type { FaultTarget } from './fault-injector';
+import { GaleraNodeFaults } from './galera-node-faults';
+import { PrimaryFaults } from './primary-faults';
 import type { StressTopology } from './stress-topology';
 
 /** Added to the shared cluster's ports (KC_CLUSTER_PORT_OFFSET included), so the two never collide. */
@@ -116,7 +115,9 @@ export class PrivateCluster {
    */
   target(): FaultTarget {
     const state = this.#started();
-    return this.kind === 'galera' ? new GaleraNodeFaults(galeraNodes(this.config, state.dir), this.#pids, this.topology().url!) : new PrimaryFaults(state.dir, this.config.replicas.primary, this.#pids, this.topology().url!);
+    const url = this.topology().url!;
+    if (this.kind === 'galera') return new GaleraNodeFaults(galeraNodes(this.config, state.dir), this.#pids, url);
+    return new PrimaryFaults(state.dir, this.config.replicas.primary, this.#pids, url, REPLICA_SETTINGS);
   }
 
   /** Kills every server of the cluster (what it holds is thrown away) and removes its directory. */
@@ -129,128 +130,5 @@ export class PrivateCluster {
   #started(): ClusterState {
     if (this.#state === undefined) throw new Error(`the private ${this.kind} cluster is not started`);
     return this.#state;
-  }
-}
-
-/** Stops `pid` with `sig` and waits until it and its children are gone (SIGKILL after `timeoutMs`). */
-async function stopTree(pid: number, sig: NodeJS.Signals, timeoutMs = 60_000): Promise<void> {
-  const pids = processTree(pid);
-  signal(pid, sig);
-  if (!(await gone(pids, timeoutMs))) await killTree(pid);
-}
-
-class GaleraNodeFaults implements FaultTarget {
-  readonly #nodes: readonly GaleraNode[];
-  readonly #pids: number[];
-  readonly url: string;
-  #next = 0;
-  #down: number | undefined;
-
-  constructor(nodes: readonly GaleraNode[], pids: number[], url: string) {
-    this.#nodes = nodes;
-    this.#pids = pids;
-    this.url = url;
-  }
-
-  get next(): StruckMember {
-    const node = this.#nodes[this.#next]!;
-    // Node 1's clients moved to node 2 at the first fault, node 2's to node 3 at the next: each struck node has clients.
-    return { name: `Galera node ${node.index}`, port: node.sql, clientsOn: true };
-  }
-
-  async kill(): Promise<void> {
-    await killTree(this.#pids[this.#strike()]!);
-  }
-
-  async stop(mode: 'clean' | 'immediate'): Promise<void> {
-    const i = this.#strike();
-    // Immediate: InnoDB skips its flush and merge (the next start runs crash recovery); Galera still leaves the group in order.
-    if (mode === 'immediate') await mysqlRows(this.#nodes[i]!.sql, 'SET GLOBAL innodb_fast_shutdown = 2').catch(() => undefined);
-    await stopTree(this.#pids[i]!, 'SIGTERM');
-  }
-
-  async start(): Promise<MemberBack> {
-    const i = this.#down;
-    if (i === undefined) throw new Error('no Galera node is down');
-    const node = this.#nodes[i]!;
-    const log = path.join(node.dir, 'server.log');
-    const from = fs.statSync(log).size;
-    const t0 = Date.now();
-    const { pid, startPosition } = await restartGaleraNode(node, this.#nodes);
-    this.#pids[i] = pid;
-    await waitGaleraSynced(node, pid, this.#nodes.length);
-    const rejoinMs = Date.now() - t0;
-    // Back means the whole cluster again: the donor, too, has caught up with what it queued while it donated.
-    await Promise.all(this.#nodes.map((n, j) => (j === i ? undefined : waitGaleraSynced(n, this.#pids[j]!, this.#nodes.length))));
-    this.#down = undefined;
-    this.#next = (i + 1) % this.#nodes.length;
-    const recovered = startPosition === undefined ? '' : ` from the position --wsrep-recover found (seqno ${startPosition.split(':')[1]})`;
-    return { rejoinMs, note: `node ${node.index} ${transferIn(log, from)}${recovered}, Synced ${rejoinMs} ms after its start` };
-  }
-
-  #strike(): number {
-    this.#down = this.#next;
-    return this.#next;
-  }
-}
-
-/** How a restarted Galera node caught up, from its log since `from` (bytes). */
-function transferIn(logFile: string, from: number): string {
-  const fd = fs.openSync(logFile, 'r');
-  try {
-    const size = fs.fstatSync(fd).size;
-    const buf = Buffer.alloc(Math.max(0, size - from));
-    fs.readSync(fd, buf, 0, buf.length, from);
-    const text = buf.toString('utf8');
-    // With rsync, MariaDB runs its SST script either way: for an IST it only hands over the position ("rsync IST completed").
-    const ist = /Receiving IST: (\d+) writesets/.exec(text);
-    if (/rsync SST completed on joiner/.test(text)) return 'rejoined by a full state transfer (SST)';
-    if (ist !== null) return `rejoined by an incremental state transfer (IST, ${ist[1]} write sets)`;
-    return 'rejoined';
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-class PrimaryFaults implements FaultTarget {
-  readonly #dir: string;
-  readonly #port: number;
-  readonly #pids: number[];
-  readonly url: string;
-  readonly next: StruckMember;
-
-  constructor(dir: string, port: number, pids: number[], url: string) {
-    this.#dir = path.join(dir, 'primary');
-    this.#port = port;
-    this.#pids = pids;
-    this.url = url;
-    this.next = { name: 'the PostgreSQL primary', port, clientsOn: true };
-  }
-
-  async kill(): Promise<void> {
-    await killTree(this.#pids[0]!);
-  }
-
-  // SIGINT: fast shutdown (sessions get 57P01, WAL goes to the replica, a checkpoint). SIGQUIT: immediate (crash recovery at the next start).
-  async stop(mode: 'clean' | 'immediate'): Promise<void> {
-    await stopTree(this.#pids[0]!, mode === 'clean' ? 'SIGINT' : 'SIGQUIT');
-  }
-
-  async start(): Promise<MemberBack> {
-    const pid = startDaemon(path.join(postgresBin()!, 'postgres'), replicaSetServerArgs(this.#dir, this.#port, REPLICA_SETTINGS), {
-      user: 'postgres',
-      logFile: path.join(this.#dir, 'server.log'),
-    });
-    this.#pids[0] = pid;
-    const t0 = Date.now();
-    await waitUntil('the PostgreSQL primary', async () => (await pgRows(this.#port, 'SELECT 1')).length === 1, { timeoutMs: 120_000, stillRunning: () => alive(pid) });
-    const upAt = Date.now();
-    // The replica serves reads all along; until it streams again they do not see new writes.
-    await waitUntil(
-      'the replica streaming again',
-      async () => Number((await pgRows(this.#port, "SELECT count(*) AS n FROM pg_stat_replication WHERE state = 'streaming'"))[0]?.n) > 0,
-      { timeoutMs: 60_000 },
-    );
-    return { upAt, note: `primary answered ${upAt - t0} ms after its start, the replica streaming again ${Date.now() - upAt} ms later` };
   }
 }
