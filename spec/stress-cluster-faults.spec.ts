@@ -71,8 +71,10 @@ describePrivateCluster('galera', 'no lost update while a Galera node crashes or 
         expect(f.whileDown!.acks, `fault ${f.n}: the other nodes acknowledged saves`).to.be.greaterThan(0);
         expect(f.back!.rejoinMs, `fault ${f.n}: ${f.member!.name} rejoined`).to.be.a('number');
       }
-      // Nodes move within the call that found one gone: no call ever found the cluster unavailable.
-      expect(Object.keys(r.failuresByClass).filter((k) => k.startsWith('DatabaseUnavailableError')), JSON.stringify(r.failuresByClass)).to.deep.equal([]);
+      // What the calls met: lost connections, and nodes refusing connections or out of sync. A call finds every node
+      // so only for a moment while the survivors re-form after a SIGKILL (2 faults of 9 in the long runs of docs/faults.md).
+      const expected = /^(ConnectionLostError\((nothing written|outcome unknown)\)|DatabaseUnavailableError\((refused|not-ready)\))$/;
+      expect(Object.keys(r.failuresByClass).filter((k) => !expected.test(k)), JSON.stringify(r.failuresByClass)).to.deep.equal([]);
     });
   }
 
