@@ -6,8 +6,8 @@
  * shutdown), answers every statement but SET and SHOW with MySQL error 1047
  * (`ER_UNKNOWN_COM_ERROR`, "WSREP has not yet prepared node for application
  * use"), while it accepts connections all along: on this project's private
- * Galera cluster, during part of the 3-6 s a restarted node takes to rejoin
- * by IST, and between a clean shutdown leaving the group and the server
+ * Galera cluster, during part of the 3.5-8 s a restarted node takes to
+ * rejoin, and between a clean shutdown leaving the group and the server
  * closing its port (the stress harness's self-test met 8,289 of them). The
  * same number without "WSREP" is the old protocol error "Unknown command",
  * which means something else.
