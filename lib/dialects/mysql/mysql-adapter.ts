@@ -101,7 +101,10 @@ export class MysqlAdapter extends DialectAdapterBase {
   override readonly latestRowReadSuffix = ' LOCK IN SHARE MODE';
   override readonly versionTriggers = mysqlVersionTriggers;
   override readonly batchUpdate = mysqlBatchUpdate;
-  override readonly arrayRowsOption = Object.freeze({ rowsAsArray: true });
+  // No array rows: mysql2 builds an object row as cheaply as an array, and
+  // the object becomes the instance's values (converted in place) instead of
+  // being copied into a new one: 10% fewer instructions for a 10,000-row
+  // load (callgrind, 38.5M against 34.1M; Knex's plain rows take 30.3M).
   // DATETIME's documented range. Outside it the server stores 0000-00-00 or
   // refuses, mysql2 reads years below 100 as 19xx/20xx and throws a raw
   // RangeError for negative ones. (A TIMESTAMP column is narrower still:
