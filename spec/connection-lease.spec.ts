@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import knexFactory, { Knex } from 'knex';
 import { connect, Database } from '../lib';
 import { configForUrl } from '../lib/dialects/adapter-for';
 import { forEachDialect } from './support/for-each-dialect';
@@ -82,6 +83,18 @@ forEachDialect('the connection a save keeps for the next statement', (d) => {
     await db.close();
     expect((db.knex.client as { pool?: unknown }).pool).to.equal(undefined);
     db = connect(d.url);
+  });
+
+  it("a Knex instance of yours destroyed right after a save, in the same turn, closes (the kept connection goes back when the turn ends)", async () => {
+    const own = knexFactory({ ...configForUrl(d.url), pool: { min: 1, max: 1 } } as Knex.Config);
+    const mine = connect(own);
+    const Product = productModel(mine, table, kind);
+    const p = await Product.create({ name: 'a' });
+    p.stock = 1;
+    await p.save();
+    await own.destroy();
+    expect((own.client as { pool?: unknown }).pool).to.equal(undefined);
+    await mine.close();
   });
 
   it('a connection a statement failed on is not kept: it goes back to the pool at once, which validates it before lending it again', async () => {
