@@ -18,9 +18,9 @@ import { ModelQuery } from './model-query';
 import { deleteRow } from './persistence/delete-row';
 import { insertRow } from './persistence/insert-row';
 import { selectByPk } from './persistence/row-reads';
-import { updateRow } from './persistence/update-row';
+import { updateFailure, updateRow } from './persistence/update-row';
 import { versionPolicy } from './persistence/version-policy';
-import type { UpdateResult } from './persistence/version-strategy';
+import type { RowUpdate, UpdateResult } from './persistence/version-strategy';
 import { reportConflict } from './report-conflict';
 import { schemaAtFirstUse } from './schema-at-first-use';
 import { compileAdopter, pendingAdoption as pending } from './row-adopter';
@@ -320,16 +320,22 @@ export class Model {
 
   #update(db: Database, meta: ModelMeta, write: PreparedUpdate): Promise<void> {
     const session = db.session(`${meta.modelName}.save()`);
+    const row: RowUpdate = { db, session, meta, target: this, pk: write.pk, changed: write.changed, values: write.values, policy: write.policy };
     let running: Promise<UpdateResult>;
     try {
       const first = schemaAtFirstUse(db, meta, session);
-      const update = (): Promise<UpdateResult> =>
-        updateRow({ db, session, meta, target: this, pk: write.pk, changed: write.changed, values: write.values, policy: write.policy });
-      running = first === undefined ? update() : first.then(update);
+      running = first === undefined ? updateRow(row) : first.then(() => updateRow(row));
     } catch (err) {
       session.end();
       throw err;
     }
+    const fail = (err: unknown): never => {
+      try {
+        throw err instanceof RecordModifiedError ? this.#reportConflict(db, meta, err, write) : err;
+      } finally {
+        session.end();
+      }
+    };
     return running.then(
       (result) => {
         try {
@@ -339,11 +345,8 @@ export class Model {
         }
       },
       (err: unknown) => {
-        try {
-          throw err instanceof RecordModifiedError ? this.#reportConflict(db, meta, err, write) : err;
-        } finally {
-          session.end();
-        }
+        const classified = updateFailure(row, err);
+        return classified === undefined ? fail(err) : classified.then(fail, fail);
       },
     );
   }

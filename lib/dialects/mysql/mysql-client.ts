@@ -69,13 +69,18 @@ export class GaleraClient extends MysqlClient {
  * connection (mysql2 keeps the prepared statement) and the values travel in
  * binary, not escaped into the text. Leaves the answer where Knex's _query leaves it.
  */
-export function executePrepared(connection: object, obj: KnexQueryObject): Promise<KnexQueryObject> {
+export function executePrepared(connection: object, obj: KnexQueryObject, failed: (err: unknown) => unknown): Promise<KnexQueryObject> {
   return new Promise((resolve, reject) => {
-    (connection as Mysql2Connection).execute(obj.sql, obj.bindings, (err, result, fields) => {
-      if (err) return reject(err);
-      // The shape Knex's own _query leaves for processResponse and the adapter.
-      obj.response = [result, fields];
-      resolve(obj);
-    });
+    try {
+      (connection as Mysql2Connection).execute(obj.sql, obj.bindings, (err, result, fields) => {
+        if (err) return reject(failed(err));
+        // The shape Knex's own _query leaves for processResponse and the adapter.
+        obj.response = [result, fields];
+        resolve(obj);
+      });
+    } catch (err) {
+      // mysql2 refuses some bindings (undefined) before sending anything.
+      reject(failed(err));
+    }
   });
 }

@@ -105,7 +105,7 @@ export class SqliteAdapter extends DialectAdapterBase {
 
   // A compiled statement kept per connection, for the client class
   // prepareConfig installs and for a Knex instance built elsewhere alike.
-  protected override readonly preparedCall: DriverCall = (connection, obj) => runPrepared(connection as SqliteConnection, obj);
+  protected override readonly preparedCall: DriverCall = (connection, obj, failed) => runPrepared(connection as SqliteConnection, obj, failed);
 
   // A Knex instance the caller built keeps Knex's client class, which would
   // close a connection without finalizing the statements kept on it.

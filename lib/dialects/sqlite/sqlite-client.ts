@@ -87,10 +87,10 @@ export function sqliteClientClass(settings: SqliteSettings): new (config: Knex.C
 }
 
 /** Runs `obj` on the statement kept for its SQL on `connection`, leaving the answer where Knex's _query leaves it. */
-export function runPrepared(connection: SqliteConnection, obj: KnexQueryObject): Promise<KnexQueryObject> {
+export function runPrepared(connection: SqliteConnection, obj: KnexQueryObject, failed: (err: unknown) => unknown): Promise<KnexQueryObject> {
   // The driver call Knex picks for the method: rows for reads and RETURNING, a run otherwise.
   const how = obj.method === 'del' || ((obj.method === 'insert' || obj.method === 'update') && !obj.returning) ? 'run' : 'all';
-  return statements.call(connection, obj.sql, how, obj.bindings, obj);
+  return statements.call(connection, obj.sql, how, obj.bindings, obj, failed);
 }
 
 const finalizing = new WeakSet<object>();

@@ -48,37 +48,43 @@ export class SqliteStatementCache {
   /**
    * Runs `sql` with `params` as `run` (writes) or `all` (rows) on a kept
    * statement, and resolves with `into` holding the answer: `all`'s rows in
-   * `response`, `run`'s changes and last row id in `context`.
+   * `response`, `run`'s changes and last row id in `context`; a failure
+   * rejects with the driver's error as `failed` maps it.
    */
-  call<T extends SqliteAnswer>(connection: SqliteConnection, sql: string, how: 'run' | 'all', params: readonly unknown[], into: T): Promise<T> {
+  call<T extends SqliteAnswer>(connection: SqliteConnection, sql: string, how: 'run' | 'all', params: readonly unknown[], into: T, failed: (err: unknown) => unknown = (err) => err): Promise<T> {
     const entry = this.#entry(connection, sql);
     // Not an async function: a save waits on this, and every promise costs (see scope.ts).
-    if (entry.ready !== undefined) return entry.ready.then(() => this.#step(connection, sql, entry, how, params, into));
-    return this.#step(connection, sql, entry, how, params, into);
+    if (entry.ready !== undefined) return entry.ready.then(() => this.#step(connection, sql, entry, how, params, into, failed), (err: unknown) => Promise.reject(failed(err)));
+    return this.#step(connection, sql, entry, how, params, into, failed);
   }
 
-  #step<T extends SqliteAnswer>(connection: SqliteConnection, sql: string, entry: Entry, how: 'run' | 'all', params: readonly unknown[], into: T): Promise<T> {
+  #step<T extends SqliteAnswer>(connection: SqliteConnection, sql: string, entry: Entry, how: 'run' | 'all', params: readonly unknown[], into: T, failed: (err: unknown) => unknown): Promise<T> {
     return new Promise((resolve, reject) => {
       const fail = (err: Error): void => {
         // Prepare afresh next time: cheap, and a statement may not recover.
         this.#forget(connection, sql, entry);
-        reject(err);
+        reject(failed(err));
       };
-      if (how === 'all') {
-        entry.stmt.all(params, (err, rows) => {
-          if (err !== null) return fail(err);
-          into.response = rows;
-          into.context = undefined;
-          resolve(into);
-        });
-      } else {
-        // Copied now: the statement object is shared and the next call overwrites them.
-        entry.stmt.run(params, function (err) {
-          if (err !== null) return fail(err);
-          into.response = undefined;
-          into.context = { changes: this.changes, lastID: this.lastID };
-          resolve(into);
-        });
+      try {
+        if (how === 'all') {
+          entry.stmt.all(params, (err, rows) => {
+            if (err !== null) return fail(err);
+            into.response = rows;
+            into.context = undefined;
+            resolve(into);
+          });
+        } else {
+          // Copied now: the statement object is shared and the next call overwrites them.
+          entry.stmt.run(params, function (err) {
+            if (err !== null) return fail(err);
+            into.response = undefined;
+            into.context = { changes: this.changes, lastID: this.lastID };
+            resolve(into);
+          });
+        }
+      } catch (err) {
+        // The driver refused the call itself (a binding of a type it cannot take) before running anything.
+        reject(failed(err));
       }
     });
   }
