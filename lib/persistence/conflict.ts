@@ -6,6 +6,9 @@ import { noteCurrentRow } from '../report-conflict';
 import { currentRow } from './row-reads';
 import { unusableVersion, versionFromDb } from './version-value';
 
+/** What a conflict error says of the write it refused. */
+type ErrorDetails = ConstructorParameters<typeof RecordDeletedError>[0];
+
 /**
  * Builds the error for a write that matched no row: one extra read tells
  * modified from deleted, and, reading the whole row, gives the conflict
@@ -30,16 +33,26 @@ export async function conflict(
   // limit, one whose version is at it).
   const raw = checked || belowLimit ? await currentRow(db, session, meta, pk) : null;
   const details = { target, model: meta.modelName, pk, operation, expectedVersion };
+  if (raw === null) return rowConflict(meta, details, null, null);
+  const actual = versionFromDb(meta, pk, raw[meta.version!.name]);
+  if (!checked) return unusableVersion(meta, pk, String(actual));
+  return rowConflict(meta, details, raw, actual);
+}
+
+/**
+ * The error for a row read after a write it refused: `RecordDeletedError`
+ * when the row is gone, else `RecordModifiedError` at `actual`; either
+ * carries the row as it is now for the conflict report.
+ */
+function rowConflict(meta: ModelMeta, details: ErrorDetails, raw: Record<string, unknown> | null, actual: number | null): RecordModifiedError {
   if (raw === null) {
     const gone = new RecordDeletedError(details);
     noteCurrentRow(gone, null);
     return gone;
   }
-  const actual = versionFromDb(meta, pk, raw[meta.version!.name]);
-  if (!checked) return unusableVersion(meta, pk, String(actual));
-  const err = new RecordModifiedError({ ...details, actualVersion: actual });
-  noteCurrentRow(err, meta.hydrate(raw));
-  return err;
+  const changed = new RecordModifiedError({ ...details, actualVersion: actual });
+  noteCurrentRow(changed, meta.hydrate(raw));
+  return changed;
 }
 
 /**
@@ -74,14 +87,8 @@ export async function abortedWrite(
     return err;
   }
   const details = { target, model: meta.modelName, pk, operation, expectedVersion: held, cause: err.cause };
-  if (raw === null) {
-    const gone = new RecordDeletedError(details);
-    noteCurrentRow(gone, null);
-    return gone;
-  }
+  if (raw === null) return rowConflict(meta, details, null, null);
   const actual = versionFromDb(meta, pk, raw[meta.version.name]);
   if (actual === held) return err;
-  const changed = new RecordModifiedError({ ...details, actualVersion: actual });
-  noteCurrentRow(changed, meta.hydrate(raw));
-  return changed;
+  return rowConflict(meta, details, raw, actual);
 }
