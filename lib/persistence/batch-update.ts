@@ -1,26 +1,18 @@
 import type { Database } from '../database';
 import { RecordModifiedError } from '../errors';
 import { execute } from '../executor';
-import type { FieldBinding, ModelMeta } from '../model-meta';
+import type { ModelMeta } from '../model-meta';
 import type { Session } from '../transactions/session';
 import { conflict } from './conflict';
 import { inTransaction } from './in-transaction';
 import { positions } from './sql-text';
 import { updateSql } from './update-statement';
-import type { VersionPolicy } from './version-policy';
+import type { RowWrite } from './version-strategy';
 import { versionStrategyFor } from './version-strategy-for';
 import { statementBatch } from './statement-batch';
 
 /** One row of a batch: what `save()` would write for one instance, taken when the batch started. */
-export interface BatchRow {
-  /** The instance, for its conflict error. */
-  readonly target: object;
-  readonly pk: unknown;
-  readonly changed: readonly FieldBinding[];
-  /** The database values of `changed`, in order. */
-  readonly values: readonly unknown[];
-  readonly policy: VersionPolicy;
-}
+export type BatchRow = RowWrite;
 
 /** What became of each row of a batch, in the order given. */
 export interface BatchOutcome {

@@ -5,15 +5,19 @@ import type { Session } from '../transactions/session';
 import type { VersionPolicy } from './version-policy';
 
 /** One compare-and-swap write of one row, as a strategy receives it. */
-export interface RowUpdate {
+export interface RowUpdate extends RowWrite {
   readonly db: Database;
   readonly session: Session;
   readonly meta: ModelMeta;
+}
+
+/** What a save writes to one row, taken when it started: by itself (`save()`) or as one row of a batch (`saveAll()`). */
+export interface RowWrite {
   /** The instance, for the conflict error. */
   readonly target: object;
   readonly pk: unknown;
   readonly changed: readonly FieldBinding[];
-  /** The database values of `changed`, in order, taken when the save started. */
+  /** The database values of `changed`, in order. */
   readonly values: readonly unknown[];
   readonly policy: VersionPolicy;
 }
