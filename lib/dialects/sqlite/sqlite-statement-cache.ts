@@ -51,7 +51,7 @@ export class SqliteStatementCache {
    * `response`, `run`'s changes and last row id in `context`; a failure
    * rejects with the driver's error as `failed` maps it.
    */
-  call<T extends SqliteAnswer>(connection: SqliteConnection, sql: string, how: 'run' | 'all', params: readonly unknown[], into: T, failed: (err: unknown) => unknown = (err) => err): Promise<T> {
+  call<T extends SqliteAnswer>(connection: SqliteConnection, sql: string, how: 'run' | 'all', params: readonly unknown[], into: T, failed: (err: unknown) => unknown): Promise<T> {
     const entry = this.#entry(connection, sql);
     // Not an async function: a save waits on this, and every promise costs (see scope.ts).
     if (entry.ready !== undefined) return entry.ready.then(() => this.#step(connection, sql, entry, how, params, into, failed), (err: unknown) => Promise.reject(failed(err)));
