@@ -133,7 +133,7 @@ async function writeKnown(db: Database, session: Session, meta: ModelMeta, known
     // Grouped by shape (the set of changed fields): one statement text per shape and chunk size.
     const byShape = new Map<string, number[]>();
     known.forEach((k, i) => {
-      const key = positions(db, meta, k.row.changed);
+      const key = positions(meta, k.row.changed);
       let group = byShape.get(key);
       if (group === undefined) byShape.set(key, (group = []));
       group.push(i);

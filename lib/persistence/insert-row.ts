@@ -14,7 +14,7 @@ export async function insertRow(db: Database, session: Session, meta: ModelMeta,
   const present = meta.fields.filter((f) => values[f.name] !== undefined);
   const pkGenerated = values[meta.pk.name] === undefined;
   const returning = pkGenerated && db.adapter.supportsReturning;
-  const key = `insert|${returning}|${positions(db, meta, present)}`;
+  const key = `insert|${returning}|${positions(meta, present)}`;
   const sql = cachedSql(db, meta, key, () => {
     const table = quote(db, meta.table);
     const cols = present.map((f) => quote(db, f.column)).join(', ');

@@ -6,18 +6,28 @@ import type { FieldBinding, ModelMeta } from '../model-meta';
  * and statement shape and kept: a save computes only its bindings. Each
  * field's position names a set of fields in a cache key unambiguously.
  */
-interface Compiled {
+export interface Compiled {
   readonly sql: Map<string, string>;
-  readonly position: Map<FieldBinding, number>;
+  /** The last statement built by shape, with its shape (see `updateSql`). */
+  last: { readonly shape: unknown; readonly sql: string } | undefined;
 }
 
 const compiledCache = new WeakMap<Database, WeakMap<ModelMeta, Compiled>>();
+// The entry asked for last: a loop of saves asks for the same one every time.
+let lastDb: Database | undefined;
+let lastMeta: ModelMeta | undefined;
+let lastCompiled: Compiled | undefined;
 
-function compiled(db: Database, meta: ModelMeta): Compiled {
+/** The statement texts kept for this database and model. */
+export function compiled(db: Database, meta: ModelMeta): Compiled {
+  if (db === lastDb && meta === lastMeta) return lastCompiled!;
   let perDb = compiledCache.get(db);
   if (perDb === undefined) compiledCache.set(db, (perDb = new WeakMap()));
   let c = perDb.get(meta);
-  if (c === undefined) perDb.set(meta, (c = { sql: new Map(), position: new Map(meta.fields.map((f, i) => [f, i])) }));
+  if (c === undefined) perDb.set(meta, (c = { sql: new Map(), last: undefined }));
+  lastDb = db;
+  lastMeta = meta;
+  lastCompiled = c;
   return c;
 }
 
@@ -30,10 +40,9 @@ export function cachedSql(db: Database, meta: ModelMeta, key: string, build: () 
 }
 
 /** `1,3,` for a set of fields: part of a cache key. */
-export function positions(db: Database, meta: ModelMeta, fields: readonly FieldBinding[]): string {
-  const position = compiled(db, meta).position;
+export function positions(meta: ModelMeta, fields: readonly FieldBinding[]): string {
   let key = '';
-  for (const f of fields) key += `${position.get(f)},`;
+  for (const f of fields) key += `${meta.positionOf(f)},`;
   return key;
 }
 

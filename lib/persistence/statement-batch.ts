@@ -95,7 +95,7 @@ async function locked(db: Database, session: Session, meta: ModelMeta, dialect: 
 }
 
 function updateText(db: Database, meta: ModelMeta, dialect: BatchUpdateDialect, changed: readonly FieldBinding[], size: number): string {
-  return cachedSql(db, meta, `batch-update|${positions(db, meta, changed)}|${size}`, () =>
+  return cachedSql(db, meta, `batch-update|${positions(meta, changed)}|${size}`, () =>
     dialect.updateSql({ table: quote(db, meta.table), pk: quote(db, meta.pk.column), version: quote(db, meta.version!.column), columns: changed.map((f) => quote(db, f.column)) }, size),
   );
 }

@@ -1,6 +1,6 @@
 import type { Database } from '../database';
 import type { FieldBinding, ModelMeta } from '../model-meta';
-import { cachedSql, positions, quote } from './sql-text';
+import { cachedSql, compiled, positions, quote } from './sql-text';
 import { HIGHEST_RAISABLE_VERSION } from './version-value';
 
 /** The shape of one compare-and-swap UPDATE, which alone decides its text. */
@@ -29,7 +29,27 @@ export interface UpdateShape {
  * version, the RETURNING list's.
  */
 export function updateSql(db: Database, meta: ModelMeta, shape: UpdateShape): string {
-  const key = `update|${shape.checked}|${shape.belowLimit === true}|${positions(db, meta, shape.changed)}|${shape.versionSet ?? ''}|${shape.returning ?? ''}`;
+  // A loop of saves writes the same shape every time: compared field by
+  // field, it is found without building its key (a string per save).
+  const kept = compiled(db, meta);
+  const last = kept.last;
+  if (last !== undefined && sameShape(last.shape as UpdateShape, shape)) return last.sql;
+  const sql = keyedUpdateSql(db, meta, shape);
+  kept.last = { shape: { ...shape, changed: [...shape.changed] }, sql };
+  return sql;
+}
+
+function sameShape(a: UpdateShape, b: UpdateShape): boolean {
+  if (a.checked !== b.checked || (a.belowLimit === true) !== (b.belowLimit === true) || a.versionSet !== b.versionSet || a.returning !== b.returning) return false;
+  const x = a.changed;
+  const y = b.changed;
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function keyedUpdateSql(db: Database, meta: ModelMeta, shape: UpdateShape): string {
+  const key = `update|${shape.checked}|${shape.belowLimit === true}|${positions(meta, shape.changed)}|${shape.versionSet ?? ''}|${shape.returning ?? ''}`;
   return cachedSql(db, meta, key, () => {
     const sets = shape.changed.map((f) => `${quote(db, f.column)} = ?`);
     if (shape.versionSet !== undefined) sets.push(`${quote(db, meta.version!.column)} = ${shape.versionSet}`);

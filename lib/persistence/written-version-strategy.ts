@@ -11,6 +11,8 @@ import { updateSql, versionColumn } from './update-statement';
 import type { RowUpdate, UpdateResult, VersionStrategy } from './version-strategy';
 import { versionFromDb } from './version-value';
 
+const NO_BINDINGS: readonly unknown[] = Object.freeze([]);
+
 /** How the UPDATE itself writes a new version: the `SET version = ...` part. */
 interface VersionMove {
   readonly set: string;
@@ -63,10 +65,14 @@ export function updateWith(u: RowUpdate, checked: boolean, move: VersionMove | u
   // An unchecked write that raises the version: it is not pinned at a safe one.
   const belowLimit = !checked && move !== undefined;
   const sql = updateSql(db, meta, { changed: u.changed, versionSet: move?.set, checked, returning, belowLimit });
-  const bindings: unknown[] = [...u.values];
-  if (move !== undefined) for (const b of move.bindings) bindings.push(b);
-  bindings.push(meta.pk.field.toDb(pk as never));
-  if (checked) bindings.push(policy.held);
+  const values = u.values;
+  const extra = move === undefined ? NO_BINDINGS : move.bindings;
+  const bindings: unknown[] = new Array<unknown>(values.length + extra.length + (checked ? 2 : 1));
+  let n = 0;
+  for (let i = 0; i < values.length; i++) bindings[n++] = values[i];
+  for (let i = 0; i < extra.length; i++) bindings[n++] = extra[i];
+  bindings[n++] = meta.pk.field.toDb(pk as never);
+  if (checked) bindings[n] = policy.held;
   const stmt = { sql, bindings, method: 'update' as const, returning: returning !== undefined };
 
   const version = move === undefined ? policy.held : move.next;
@@ -116,10 +122,18 @@ export const clockVersionStrategy: VersionStrategy = new WrittenVersionStrategy(
   },
 );
 
+// `version + 1` per quoted column: the same text every save, not a new string.
+const plusOne = new Map<string, string>();
+function plusOneOf(column: string): string {
+  let set = plusOne.get(column);
+  if (set === undefined) plusOne.set(column, (set = `${column} + 1`));
+  return set;
+}
+
 /** `AutoIncVersionField`, `ConditionalVersionField`: `SET version = version + 1`. */
 export const counterVersionStrategy: VersionStrategy = new WrittenVersionStrategy(
-  (column, held) => ({ set: `${column} + 1`, bindings: [], next: held + 1 }),
-  (column) => ({ set: `${column} + 1`, bindings: [], next: undefined }),
+  (column, held) => ({ set: plusOneOf(column), bindings: NO_BINDINGS, next: held + 1 }),
+  (column) => ({ set: plusOneOf(column), bindings: NO_BINDINGS, next: undefined }),
 );
 
 /** A model without a version field: a plain UPDATE by key, reported as such. */
