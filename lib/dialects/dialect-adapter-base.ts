@@ -112,7 +112,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
 
   /** The query object for `client.query()`; a new one per call, since Knex fills it in. */
   protected queryObject(stmt: StatementToRun): KnexQueryObject {
-    return { sql: stmt.sql, bindings: stmt.bindings, method: stmt.method, returning: stmt.returning ? true : undefined, options: { ...stmt.options } };
+    return { sql: stmt.sql, bindings: stmt.bindings, method: stmt.method, returning: stmt.returning ? true : undefined, options: stmt.options === undefined ? {} : { ...stmt.options } };
   }
 
   abstract normalize(obj: KnexQueryObject): ExecResult;
