@@ -1,5 +1,7 @@
-// The write (or refresh) of each instance in flight, if any.
-const inFlight = new WeakMap<object, Promise<void>>();
+// The write (or refresh) of each instance in flight; `null` once it settled.
+// The entry stays: writing over it costs less than adding and deleting one
+// on every save.
+const inFlight = new WeakMap<object, Promise<void> | null>();
 
 /**
  * Runs `op` on `instance` after any earlier `op` on it has settled, so that
@@ -9,10 +11,10 @@ const inFlight = new WeakMap<object, Promise<void>>();
  */
 export function serialized<T>(instance: object, op: () => Promise<T>): Promise<T> {
   const prior = inFlight.get(instance);
-  const run = prior === undefined ? op() : prior.then(op);
+  const run = prior === undefined || prior === null ? op() : prior.then(op);
   // One promise per call, not two: this runs once per save.
   const settle = (): void => {
-    if (inFlight.get(instance) === tail) inFlight.delete(instance);
+    if (inFlight.get(instance) === tail) inFlight.set(instance, null);
   };
   const tail: Promise<void> = run.then(settle, settle);
   inFlight.set(instance, tail);

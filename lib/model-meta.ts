@@ -119,6 +119,7 @@ export class ModelMeta {
 
     this.fields = Object.freeze(fields);
     this.byName = new Map(fields.map((f) => [f.name, f]));
+    for (const [i, f] of fields.entries()) this.#position.set(f, i);
     this.pk = pks[0]!;
     this.version = versions[0] as VersionBinding | undefined;
     this.mutable = Object.freeze(fields.filter((f) => f.field.mutable));
@@ -161,13 +162,26 @@ export class ModelMeta {
   changedFields(values: Values, orig: Values | undefined): FieldBinding[] {
     const changed: FieldBinding[] = [];
     if (orig === undefined) return changed;
-    for (const f of this.fields) {
-      if (!(f.name in orig)) continue;
-      const now = f.field.mutable ? f.field.snapshot(values[f.name] as never) : values[f.name];
-      if (now !== orig[f.name]) changed.push(f);
+    // The baseline's own names, not every field's: it holds the few fields
+    // assigned since the last save (and the mutable ones).
+    for (const name in orig) {
+      const f = this.byName.get(name);
+      if (f === undefined) continue;
+      const now = f.field.mutable ? f.field.snapshot(values[name] as never) : values[name];
+      if (now !== orig[name]) changed.push(f);
     }
+    // Declaration order, whatever the order of assignment: one SQL text per set of fields.
+    if (changed.length > 1) changed.sort(this.#byPosition);
     return changed;
   }
+
+  /** The field's index in `fields`: its declaration order. */
+  positionOf(f: FieldBinding): number {
+    return this.#position.get(f)!;
+  }
+
+  readonly #position = new Map<FieldBinding, number>();
+  readonly #byPosition = (a: FieldBinding, b: FieldBinding): number => this.positionOf(a) - this.positionOf(b);
 }
 
 /**

@@ -90,31 +90,34 @@ export class Model {
   // would be a second write per field for every row of a large load.
   #values: Values = pending.row as Values;
   // The lifecycle state, or, for a persisted instance with a dirty-tracking
-  // baseline, the baseline itself (see #state and #orig below). One field
+  // baseline, the baseline itself (see #stateNow and #baseline below). One field
   // instead of two: with many model classes, every private field of a new
   // instance is a slow generic write, and a load of 10,000 rows pays it
   // 10,000 times; the instance is also 8 bytes smaller.
   #track: number | Values = pending.row === undefined ? NEW : (pending.orig ?? PERSISTED);
 
+  // Methods, not private accessors: Node 20's V8 runs every read of a
+  // private accessor through the runtime, several times per save.
+
   /** NEW, PERSISTED, DELETED or UNCERTAIN. */
-  get #state(): number {
+  #stateNow(): number {
     const t = this.#track;
     return typeof t === 'number' ? t : PERSISTED;
   }
 
   /** Becoming PERSISTED keeps a baseline already there; any other state has none. */
-  set #state(state: number) {
+  #setState(state: number): void {
     if (state !== PERSISTED || typeof this.#track === 'number') this.#track = state;
   }
 
   /** The dirty-tracking baseline of a persisted instance (set the state first). */
-  get #orig(): Values | undefined {
+  #baseline(): Values | undefined {
     const t = this.#track;
     return typeof t === 'number' ? undefined : t;
   }
 
-  set #orig(orig: Values | undefined) {
-    if (this.#state === PERSISTED) this.#track = orig ?? PERSISTED;
+  #setBaseline(orig: Values | undefined): void {
+    if (this.#stateNow() === PERSISTED) this.#track = orig ?? PERSISTED;
   }
 
   static {
@@ -126,9 +129,9 @@ export class Model {
     });
     internals = {
       values: (m) => m.#values,
-      state: (m) => m.#state,
+      state: (m) => m.#stateNow(),
       makeUncertain: (m) => {
-        m.#state = UNCERTAIN;
+        m.#setState(UNCERTAIN);
       },
       assign: (m, f, meta, value) => m.#assign(f, meta, f.field.clean(value, meta.modelName, f.name)),
       // One generated loop per class turns a result set into instances.
@@ -290,7 +293,7 @@ export class Model {
    * @throws ValidationError before any SQL, for values that cannot be stored.
    */
   save<T extends Model>(this: T, options?: SaveOptions<T>): Promise<void>;
-  save(options: SaveOptions = {}): Promise<void> {
+  save(options?: SaveOptions): Promise<void> {
     // One write of an instance at a time: a second save() waits for the
     // first, then writes what is still unsaved (never "changed by someone
     // else" because of its own first save).
@@ -300,17 +303,17 @@ export class Model {
   // Chains, not async functions: this runs once per save, and every promise
   // costs (see transactions/scope.ts). A refusal before any SQL still
   // rejects the promise save() returns, as an async function would.
-  #save(options: SaveOptions): Promise<void> {
+  #save(options: SaveOptions | undefined): Promise<void> {
     try {
       const cls = this.constructor as ModelClass<Model>;
       const meta = checkedMeta(cls);
       checkSaveOptions(meta, options);
       const db = databaseOf(cls);
-      if (this.#state === NEW) {
+      if (this.#stateNow() === NEW) {
         this.#refuseStrayProperties(meta);
         return this.#insert(db, meta);
       }
-      const write = this.#prepareUpdate(db, meta, options.fields);
+      const write = this.#prepareUpdate(db, meta, options?.fields);
       if (write === undefined) return Promise.resolve();
       return this.#update(db, meta, write);
     } catch (err) {
@@ -359,10 +362,11 @@ export class Model {
    */
   #prepareUpdate(db: Database, meta: ModelMeta, only?: readonly string[]): PreparedUpdate | undefined {
     this.#refuseStrayProperties(meta);
-    if (this.#state === DELETED) throw new UsageError(`${meta.modelName} ${String(this.#values[meta.pk.name])} was deleted; create a new instance to insert it again`);
-    if (this.#state === UNCERTAIN) throw uncertainError(meta, this.#values[meta.pk.name], 'saved');
-    if (this.#state === NEW) throw new UsageError(`${meta.modelName}: this instance was never saved; create it first (save(), create() or ${meta.modelName}.createAll())`);
-    let changed = meta.changedFields(this.#values, this.#orig);
+    const state = this.#stateNow();
+    if (state === DELETED) throw new UsageError(`${meta.modelName} ${String(this.#values[meta.pk.name])} was deleted; create a new instance to insert it again`);
+    if (state === UNCERTAIN) throw uncertainError(meta, this.#values[meta.pk.name], 'saved');
+    if (state === NEW) throw new UsageError(`${meta.modelName}: this instance was never saved; create it first (save(), create() or ${meta.modelName}.createAll())`);
+    let changed = meta.changedFields(this.#values, this.#baseline());
     // Names checked by checkSaveOptions.
     if (only !== undefined) changed = changed.filter((f) => only.includes(f.name));
     if (changed.length === 0) return undefined;
@@ -385,7 +389,7 @@ export class Model {
 
   #reportConflict(db: Database, meta: ModelMeta, err: RecordModifiedError, write: PreparedUpdate | null): RecordModifiedError {
     const attempt = write === null ? null : { changed: write.changed, written: write.written };
-    return reportConflict(db, this.constructor as ModelClass<Model>, meta, err, this.#values, this.#orig, attempt);
+    return reportConflict(db, this.constructor as ModelClass<Model>, meta, err, this.#values, this.#baseline(), attempt);
   }
 
   /**
@@ -402,9 +406,10 @@ export class Model {
   async #delete(): Promise<void> {
     const cls = this.constructor as ModelClass<Model>;
     const meta = checkedMeta(cls);
-    if (this.#state === UNCERTAIN) throw uncertainError(meta, this.#values[meta.pk.name], 'deleted');
-    if (this.#state !== PERSISTED) {
-      throw new UsageError(`${meta.modelName}: cannot delete an instance that was ${this.#state === NEW ? 'never saved' : 'already deleted'}`);
+    const state = this.#stateNow();
+    if (state === UNCERTAIN) throw uncertainError(meta, this.#values[meta.pk.name], 'deleted');
+    if (state !== PERSISTED) {
+      throw new UsageError(`${meta.modelName}: cannot delete an instance that was ${state === NEW ? 'never saved' : 'already deleted'}`);
     }
     const db = databaseOf(cls);
     const policy = versionPolicy(meta, currentScope(), this, meta.version === undefined ? undefined : this.#values[meta.version.name]);
@@ -414,7 +419,7 @@ export class Model {
       if (first !== undefined) await first;
       await deleteRow(db, session, meta, this, this.#values[meta.pk.name], policy);
       this.#remember(session);
-      this.#state = DELETED;
+      this.#setState(DELETED);
     } catch (err) {
       if (err instanceof RecordModifiedError) throw this.#reportConflict(db, meta, err, null);
       throw err;
@@ -435,7 +440,8 @@ export class Model {
   async #refresh(): Promise<void> {
     const cls = this.constructor as ModelClass<Model>;
     const meta = checkedMeta(cls);
-    if (this.#state === NEW || this.#state === DELETED) throw new UsageError(`${meta.modelName}: cannot refresh an instance that was ${this.#state === NEW ? 'never saved' : 'deleted'}`);
+    const state = this.#stateNow();
+    if (state === NEW || state === DELETED) throw new UsageError(`${meta.modelName}: cannot refresh an instance that was ${state === NEW ? 'never saved' : 'deleted'}`);
     const db = databaseOf(cls);
     const pk = this.#values[meta.pk.name];
     if (pk === undefined) throw uncertainError(meta, pk, 'refreshed');
@@ -449,8 +455,8 @@ export class Model {
       if (row === undefined) throw new DoesNotExist(meta.modelName, pk);
       this.#remember(session);
       this.#values = meta.hydrate(row);
-      this.#state = PERSISTED;
-      this.#orig = meta.snapshotMutable(this.#values);
+      this.#setState(PERSISTED);
+      this.#setBaseline(meta.snapshotMutable(this.#values));
     } finally {
       session.end();
     }
@@ -475,7 +481,7 @@ export class Model {
       if (first !== undefined) await first;
       const pk = await insertRow(db, session, meta, insert.values).catch((err: unknown) => {
         // The row may exist (its key unknown): saving again could insert it twice.
-        if (err instanceof ConnectionLostError && err.outcomeUnknown) this.#state = UNCERTAIN;
+        if (err instanceof ConnectionLostError && err.outcomeUnknown) this.#setState(UNCERTAIN);
         throw err;
       });
       this.#finishInsert(db, session, meta, insert, pk);
@@ -525,14 +531,26 @@ export class Model {
    * next save writes it.
    */
   #settle(meta: ModelMeta, saved: readonly FieldBinding[], written: readonly unknown[]): void {
-    const orig = this.#orig;
+    const orig = this.#baseline();
     if (orig === undefined) return;
+    // Usually the baseline held exactly the fields saved, none changed since:
+    // it goes as a whole, without a delete per field.
+    if (meta.mutable.length === 0 && keyCount(orig) === saved.length && this.#unchangedSince(saved, written)) {
+      this.#setBaseline(undefined);
+      return;
+    }
     for (let i = 0; i < saved.length; i++) {
       const f = saved[i]!;
       if (f.field.mutable || this.#values[f.name] !== written[i]) orig[f.name] = written[i];
       else delete orig[f.name];
     }
-    if (meta.mutable.length === 0 && Object.keys(orig).length === 0) this.#orig = undefined;
+    if (meta.mutable.length === 0 && Object.keys(orig).length === 0) this.#setBaseline(undefined);
+  }
+
+  /** Whether every field in `saved` still holds what was written. */
+  #unchangedSince(saved: readonly FieldBinding[], written: readonly unknown[]): boolean {
+    for (let i = 0; i < saved.length; i++) if (this.#values[saved[i]!.name] !== written[i]) return false;
+    return true;
   }
 
   /**
@@ -554,8 +572,8 @@ export class Model {
       written[f.name] = current;
     }
     this.#values = written;
-    this.#state = PERSISTED;
-    this.#orig = baseline;
+    this.#setState(PERSISTED);
+    this.#setBaseline(baseline);
   }
 
 
@@ -564,20 +582,21 @@ export class Model {
     const frame = session.frame;
     if (frame === undefined) return;
     const values = { ...this.#values };
-    const orig = this.#orig === undefined ? undefined : { ...this.#orig };
-    const state = this.#state;
+    const baseline = this.#baseline();
+    const orig = baseline === undefined ? undefined : { ...baseline };
+    const state = this.#stateNow();
     frame.remember(this, (outcomeUnknown) => {
       // The transaction may have committed after all. Back to its old version,
       // a saved or deleted instance is safe either way (if the commit landed,
       // its next write conflicts); one created inside would be inserted a
       // second time, so it keeps its key and must be refreshed first.
       if (outcomeUnknown && state === NEW) {
-        this.#state = UNCERTAIN;
+        this.#setState(UNCERTAIN);
         return;
       }
       this.#values = values;
-      this.#state = state;
-      this.#orig = orig;
+      this.#setState(state);
+      this.#setBaseline(orig);
     });
   }
 
@@ -597,12 +616,14 @@ export class Model {
   /** Records a validated assignment, keeping the value it replaces as the dirty-tracking baseline. */
   #assign(f: FieldBinding, meta: ModelMeta, cleaned: unknown): void {
     const values = this.#values;
-    if (f === meta.version && this.#state === NEW) throw newInstanceVersion(meta, f.name, cleaned);
-    if (f === meta.pk && this.#state !== NEW && cleaned !== values[f.name]) {
+    const state = this.#stateNow();
+    if (f === meta.version && state === NEW) throw newInstanceVersion(meta, f.name, cleaned);
+    if (f === meta.pk && state !== NEW && cleaned !== values[f.name]) {
       throw new ValidationError(meta.modelName, f.name, 'the primary key of a saved row cannot change', cleaned);
     }
-    if (f !== meta.version && !f.field.mutable && this.#state === PERSISTED) {
-      const orig = (this.#orig ??= {});
+    if (f !== meta.version && !f.field.mutable && state === PERSISTED) {
+      let orig = this.#baseline();
+      if (orig === undefined) this.#setBaseline((orig = {}));
       if (!(f.name in orig)) orig[f.name] = values[f.name];
     }
     values[f.name] = cleaned;
@@ -673,3 +694,9 @@ const batchAccess: BatchAccess = {
   prepareInsert: (m, db, meta) => internals.batch.prepareInsert(m, db, meta),
   finishInsert: (m, db, session, meta, insert, pk) => internals.batch.finishInsert(m, db, session, meta, insert, pk),
 };
+
+function keyCount(values: Values): number {
+  let n = 0;
+  for (const _ in values) n++;
+  return n;
+}
