@@ -4,6 +4,7 @@ import type { PrivateCluster } from '../stress/private-cluster';
 import { runStress, StressReport } from '../stress/run-stress';
 import { STRESS_KINDS } from '../stress/version-kinds';
 import { describePrivateCluster } from './support/clusters';
+import { shortFaultRun } from './support/short-fault-run';
 
 /**
  * The short form of `npm run stress -- --topology galera|replicas --faults
@@ -26,12 +27,7 @@ function run(cluster: PrivateCluster, mode: FaultMode, selfTest: boolean): Promi
     dialect: topology.dialect,
     kind: KIND,
     processes: 4,
-    workers: 2,
-    ops: 0,
-    rows: selfTest ? 1 : 2,
-    selfTest,
-    thinkMs: 0,
-    attempts: 1000,
+    ...shortFaultRun(selfTest),
     topology,
     server: cluster.target(),
     // Windows of 1.5 s before and after each fault: shorter ones made the throughput comparison noisy on a loaded machine.

@@ -5,6 +5,7 @@ import { runStress, StressOptions, StressReport } from '../stress/run-stress';
 import { STRESS_KINDS } from '../stress/version-kinds';
 import { REQUIRE_ALL } from './support/dialects';
 import { forEachDialect } from './support/for-each-dialect';
+import { shortFaultRun } from './support/short-fault-run';
 
 /**
  * The short form of `npm run stress -- --faults ...`: increments from two
@@ -50,12 +51,7 @@ forEachDialect('no lost update while the database goes away (npm run stress --fa
     server,
     kind,
     processes: 2,
-    workers: 2,
-    ops: 0,
-    rows: selfTest ? 1 : 2,
-    selfTest,
-    thinkMs: 0,
-    attempts: 1000,
+    ...shortFaultRun(selfTest),
     faults: { mode, count: 3, settleMs: 1000, downMs: 800 },
   });
 
