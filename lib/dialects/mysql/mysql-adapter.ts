@@ -6,9 +6,10 @@ import { UnavailableReason, UsageError } from '../../errors';
 import { mysqlVersionTriggers } from './mysql-version-triggers';
 import { isWsrepNotReady } from './wsrep-not-ready';
 import { DialectAdapterBase, MAX_PREPARED_PER_CONNECTION } from '../dialect-adapter-base';
-import type { DateRange, ErrorClassification, ExecResult, KnexQueryObject, StatementToRun } from '../dialect-adapter';
+import type { DateRange, ErrorClassification, ExecResult, KnexClientQuery, KnexQueryObject, StatementToRun } from '../dialect-adapter';
 import { executePrepared, MysqlClient } from './mysql-client';
-import type { DriverCall } from '../knex-query';
+import { queryWithDriver, type DriverCall } from '../knex-query';
+import { MysqlReadProtocol } from './mysql-read-protocol';
 import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
@@ -210,10 +211,39 @@ export class MysqlAdapter extends DialectAdapterBase {
     if (flags !== undefined && (flags & FOUND_ROWS) === 0) throw MysqlAdapter.foundRowsError();
   }
 
-  // Writes only: what they answer (matched rows, the new key) is the same in
-  // either protocol. Reads stay on the text protocol, whose values the fields
-  // are written for; in binary a FLOAT column, for one, reads back as float32.
+  // Writes: what they answer (matched rows, the new key) is the same in
+  // either protocol. Reads: see run().
   protected override readonly preparedCall: DriverCall = executePrepared;
+
+  readonly #reads = new MysqlReadProtocol();
+
+  /**
+   * A SELECT runs prepared, on the binary protocol, once its text has been
+   * seen to answer only column types both protocols read alike (see
+   * MysqlReadProtocol); until then, and whenever that is not so, on the
+   * text protocol the fields are written for.
+   */
+  override run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<KnexQueryObject> {
+    if (stmt.method !== 'select' || !this.#prepared) return super.run(client, connection, stmt);
+    const reads = this.#reads;
+    if (!reads.binary(stmt, connection)) {
+      return super.run(client, connection, stmt).then((obj) => {
+        reads.learn(stmt.sql, obj.response);
+        return obj;
+      });
+    }
+    const obj = this.queryObject(stmt);
+    obj.prepare = true;
+    return queryWithDriver(client, connection, obj, executePrepared).then(
+      (answered) => (reads.learn(stmt.sql, answered.response) ? answered : super.run(client, connection, stmt)),
+      (err: unknown) => {
+        // 1295 ER_UNSUPPORTED_PS: a statement the server does not prepare.
+        if ((err as { errno?: unknown } | null)?.errno !== 1295) throw err;
+        reads.refuse(stmt.sql);
+        return super.run(client, connection, stmt);
+      },
+    );
+  }
 
   protected override queryObject(stmt: StatementToRun): KnexQueryObject {
     const obj = super.queryObject(stmt);

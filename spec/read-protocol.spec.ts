@@ -1,0 +1,198 @@
+import { expect } from 'chai';
+import knexFactory, { type Knex } from 'knex';
+import { connect, type Database } from '../lib';
+import type { TestDialectName } from './support/dialects';
+import { forEachDialect } from './support/for-each-dialect';
+import { createEverythingTable, everythingModel } from './support/models';
+
+// MySQL runs a SELECT text on the text protocol the first time and, when its
+// column types read alike in both, prepared on the binary protocol after
+// that (MysqlReadProtocol). Whatever protocol a load takes, every run of it
+// must read the same values, as Knex reads them.
+
+type Thing = ReturnType<typeof everythingModel>;
+
+/** Loads run prepared from the second run of a text (selects counted from Knex's query events). */
+const PREPARED_LOADS: Record<TestDialectName, { first: number; later: number }> = {
+  sqlite: { first: 0, later: 0 },
+  postgres: { first: 0, later: 0 },
+  mysql: { first: 0, later: 1 },
+};
+
+/** A column type whose values the protocols read differently on MySQL (4-byte FLOAT). */
+const NARROW_FLOAT: Record<TestDialectName, string> = { sqlite: 'real', postgres: 'real', mysql: 'float' };
+
+/** More placeholders than MySQL prepares (65,535), where the database takes that many. */
+const MANY_VALUES: Record<TestDialectName, number> = { sqlite: 30_000, postgres: 60_000, mysql: 70_000 };
+
+async function preparedSelects(knex: Knex, fn: () => Promise<unknown>): Promise<{ all: number; prepared: number }> {
+  let all = 0;
+  let prepared = 0;
+  const listener = (q: { sql?: string; prepare?: boolean }) => {
+    if (!/^select/i.test(q.sql ?? '')) return;
+    all++;
+    if (q.prepare === true) prepared++;
+  };
+  knex.on('query', listener);
+  try {
+    await fn();
+  } finally {
+    knex.removeListener('query', listener);
+  }
+  return { all, prepared };
+}
+
+const json = (rows: readonly { toJSON(): unknown }[]) => rows.map((r) => r.toJSON());
+
+forEachDialect('every run of a load reads the same values, whichever protocol it takes', (d) => {
+  const table = 'read_protocol';
+  let Thing: Thing;
+
+  beforeEach(async () => {
+    await createEverythingTable(d.knex, table);
+    Thing = everythingModel(d.db, table);
+  });
+
+  it('every field type at its edges, on the first run and on later ones (prepared on MySQL)', async () => {
+    const created = [
+      await Thing.create({
+        title: 'é😀"\\\'\n\t%?',
+        body: `${'x'.repeat(60_000)}\u2028\u0001\u007fend`,
+        count: -2147483648,
+        ratio: 0.1 + 0.2,
+        active: true,
+        at: new Date('1970-01-01T00:00:01.000Z'),
+        data: { big: 1.7976931348623157e308, tiny: 5e-324, s: 'ü\n"', list: [null, true, -0.5], nested: { a: {} } },
+        order: 2147483647,
+        selected: '',
+      }),
+      await Thing.create({ title: 'max', count: 2147483647, ratio: 1.7976931348623157e308, active: false, at: new Date('2038-01-19T03:14:07.999Z'), data: 'a string', order: -1 }),
+      await Thing.create({ title: 'min', ratio: -2.2250738585072014e-308, data: 0 }),
+      await Thing.create({ title: 'tiny', ratio: 5e-324, data: [] }),
+      await Thing.create({ title: 'digits', ratio: 123456789.12345679, at: new Date('2024-02-29T23:59:59.999Z') }),
+      await Thing.create({ title: 'nulls' }),
+    ];
+    const expected = json(created);
+    const first = await preparedSelects(d.knex, async () => expect(json(await Thing.query().orderBy('id'))).to.deep.equal(expected));
+    const later = await preparedSelects(d.knex, async () => {
+      expect(json(await Thing.query().orderBy('id'))).to.deep.equal(expected);
+      expect(json(await Thing.query().orderBy('id'))).to.deep.equal(expected);
+    });
+    const { first: firstPrepared, later: laterPrepared } = d.pick(PREPARED_LOADS);
+    expect(first.prepared).to.equal(firstPrepared);
+    expect(later).to.deep.equal({ all: 2, prepared: 2 * laterPrepared });
+    for (const c of created) {
+      expect((await Thing.get(c.id)).toJSON()).to.deep.equal(c.toJSON());
+      expect((await Thing.get(c.id)).toJSON()).to.deep.equal(c.toJSON());
+    }
+  });
+
+  it('a text run once is not prepared; conditions and limits that vary by value reuse one text', async () => {
+    await Thing.create({ title: 'a', count: 1 });
+    await Thing.create({ title: 'b', count: 2 });
+    const once = await preparedSelects(d.knex, async () => Thing.query().where('count', '>', 0).orderBy('count', 'desc').limit(5).all());
+    expect(once.prepared).to.equal(0);
+    const byValue = await preparedSelects(d.knex, async () => {
+      expect((await Thing.query().where('count', '>', 1).orderBy('count', 'desc').limit(5)).map((t) => t.title)).to.deep.equal(['b']);
+      expect((await Thing.query().where('count', '>', 0).orderBy('count', 'desc').limit(1)).map((t) => t.title)).to.deep.equal(['b']);
+    });
+    expect(byValue.prepared).to.equal(2 * d.pick(PREPARED_LOADS).later);
+  });
+
+  it('a column altered between runs reads as Knex reads it (MySQL goes back to the text protocol)', async () => {
+    const t = await Thing.create({ title: 'narrow', ratio: 1234567.891 });
+    await Thing.query().where('id', t.id);
+    expect((await Thing.query().where('id', t.id))[0]!.ratio).to.equal(1234567.891);
+    await d.knex.schema.alterTable(table, (b) => {
+      b.specificType('ratio', d.pick(NARROW_FLOAT)).nullable().alter();
+    });
+    const [viaKnex] = (await d.knex(table).select('ratio').where('id', t.id)) as { ratio: number }[];
+    for (let run = 0; run < 3; run++) {
+      const [loaded] = await Thing.query().where('id', t.id);
+      expect(loaded!.ratio).to.equal(viaKnex!.ratio);
+    }
+    const narrowed = await preparedSelects(d.knex, async () => Thing.query().where('id', t.id).all());
+    expect(narrowed.prepared).to.equal(0);
+  });
+
+  it('more values than a prepared statement takes: every run on the text protocol', async () => {
+    const a = await Thing.create({ title: 'a' });
+    const b = await Thing.create({ title: 'b' });
+    const ids = Array.from({ length: d.pick(MANY_VALUES) }, (_, i) => i + 1);
+    for (let run = 0; run < 2; run++) {
+      const loaded = await Thing.query().whereIn('id', ids).orderBy('id');
+      expect(loaded.map((x) => x.id)).to.deep.equal([a.id, b.id]);
+    }
+  });
+
+  it('inside a transaction, later runs read its own uncommitted writes; after the rollback they are gone', async () => {
+    const t = await Thing.create({ title: 'before', count: 1 });
+    const other = d.connectAgain();
+    const Other = everythingModel(other, table);
+    await d.db
+      .transaction(async () => {
+        t.count = 2;
+        await t.save();
+        for (let run = 0; run < 3; run++) expect((await Thing.query().where('id', t.id))[0]!.count).to.equal(2);
+        expect((await Other.query().where('id', t.id))[0]!.count).to.equal(1);
+        throw new Error('roll back');
+      })
+      .catch((err: Error) => expect(err.message).to.equal('roll back'));
+    for (let run = 0; run < 2; run++) expect((await Thing.query().where('id', t.id))[0]!.count).to.equal(1);
+  });
+});
+
+// A caller's own driver conversion (mysql2's typeCast) is written for the
+// text protocol: with one in the connection options, every load stays there.
+const CALLER_CONVERSION: Record<TestDialectName, { readonly extra: Record<string, unknown>; readonly title: string }> = {
+  sqlite: { extra: {}, title: 'abc' },
+  postgres: { extra: {}, title: 'abc' },
+  mysql: {
+    extra: {
+      timezone: 'Z',
+      // This table's strings only: the library's catalog reads must stay as they are.
+      typeCast(field: { type: string; table: string; string(): string | null }, next: () => unknown) {
+        if (field.type !== 'VAR_STRING' || field.table !== 'read_protocol_caller') return next();
+        const s = field.string();
+        return s === null ? null : s.toUpperCase();
+      },
+    },
+    title: 'ABC',
+  },
+};
+
+function callerConfig(name: TestDialectName, url: string, extra: Record<string, unknown>): Knex.Config {
+  if (name === 'sqlite') return { client: 'sqlite3', connection: { filename: url.replace(/^sqlite:/, ''), ...extra }, useNullAsDefault: true };
+  if (name === 'postgres') return { client: 'pg', connection: { connectionString: url, ...extra } };
+  const u = new URL(url);
+  return { client: 'mysql2', connection: { host: u.hostname, port: Number(u.port), user: u.username, password: u.password, database: u.pathname.slice(1), ...extra } };
+}
+
+forEachDialect('a caller’s driver conversions apply to every run of a load', (d) => {
+  const table = 'read_protocol_caller';
+  let knex: Knex;
+  let db: Database;
+
+  beforeEach(async () => {
+    await createEverythingTable(d.knex, table);
+    knex = knexFactory({ ...callerConfig(d.name, d.url, d.pick(CALLER_CONVERSION).extra), pool: { min: 1, max: 1 } });
+    db = connect(knex);
+  });
+
+  afterEach(async () => {
+    await db.close();
+    await knex.destroy();
+  });
+
+  it('a mysql2 typeCast function converts the first run and every later one alike; none runs prepared', async () => {
+    const Thing = everythingModel(db, table);
+    await Thing.create({ title: 'abc', selected: 'abc' });
+    const runs = await preparedSelects(knex, async () => {
+      for (let run = 0; run < 3; run++) {
+        const [t] = await Thing.query().orderBy('id');
+        expect([t!.title, t!.selected]).to.deep.equal([d.pick(CALLER_CONVERSION).title, d.pick(CALLER_CONVERSION).title]);
+      }
+    });
+    expect(runs.prepared).to.equal(0);
+  });
+});
