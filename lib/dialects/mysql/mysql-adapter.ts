@@ -218,10 +218,10 @@ export class MysqlAdapter extends DialectAdapterBase {
   readonly #reads = new MysqlReadProtocol();
 
   /**
-   * A SELECT runs prepared, on the binary protocol, once its text has been
-   * seen to answer only column types both protocols read alike (see
-   * MysqlReadProtocol); until then, and whenever that is not so, on the
-   * text protocol the fields are written for.
+   * A SELECT runs prepared, on the binary protocol, unless its text answers
+   * a column type the binary protocol reads otherwise than the text
+   * protocol (see MysqlReadProtocol): such an answer is read again as text,
+   * and the text stays on the text protocol.
    */
   override run(client: KnexClientQuery, connection: object, stmt: StatementToRun): Promise<KnexQueryObject> {
     if (stmt.method !== 'select' || !this.#prepared) return super.run(client, connection, stmt);

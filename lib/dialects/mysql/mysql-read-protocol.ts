@@ -1,14 +1,18 @@
 import type { StatementToRun } from '../dialect-adapter';
 
-// mysql2's column types whose values read back identical in the text and
-// the binary protocol with mysql2's default conversions (checked value for
-// value, edge values of every type, under timezone 'Z' and an offset,
-// supportBigNumbers, bigNumberStrings and decimalNumbers). Left out: FLOAT
-// (4), which the text protocol prints with six digits (1234567.891 reads
-// 1234570) and the binary one sends as float32 (1234567.875); TIME (11),
-// whose fractional digits differ; DATE (10, 14), whose zero date differs;
-// the old DECIMAL (0) and GEOMETRY (255), unchecked.
-const SAME_IN_BOTH = new Set([
+// mysql2's column types that the binary protocol reads to the same values as
+// the text protocol, or more exactly (checked value for value, edge values
+// of every type, under timezone 'Z' and an offset, supportBigNumbers,
+// bigNumberStrings and decimalNumbers). DOUBLE is the "more exactly": MariaDB
+// prints a double with 16 significant digits, so about 4 in 100 of the
+// values a program writes (906.8960017813603) read back as text as their
+// neighbour (906.8960017813604); the binary protocol sends the 8 bytes.
+// Left out: FLOAT (4), which the text protocol prints with six digits
+// (1234567.891 reads 1234570) and the binary one sends as float32
+// (1234567.875), so a load would change what an existing column reads as;
+// TIME (11), whose fractional digits differ; DATE (10, 14), whose zero date
+// differs; the old DECIMAL (0) and GEOMETRY (255), unchecked.
+const BINARY_READS_ALIKE = new Set([
   1, // TINY
   2, // SHORT
   3, // LONG
@@ -36,7 +40,7 @@ const SAME_IN_BOTH = new Set([
 // The protocol's limit on placeholders in a prepared statement.
 const MAX_PARAMETERS = 65535;
 
-// Texts remembered per database; the oldest is forgotten past this.
+// Texts kept on the text protocol, per database; the oldest is forgotten past this.
 const MAX_TEXTS = 1000;
 
 interface ConnectionOptions {
@@ -57,54 +61,53 @@ function hasOptions(options: StatementToRun['options']): boolean {
  * Decides which protocol each of the library's SELECTs runs on. mysql2's
  * binary protocol (`execute()`, a server-side prepared statement) parses a
  * row about 1.6 times faster than the text protocol, which is what lets a
- * load of model instances keep up with Knex's plain rows. But the two do
- * not read every column type alike (see SAME_IN_BOTH), so a text runs on the
- * text protocol first, and the column types of its answer decide whether
- * the next runs may go binary. A binary answer whose types no longer
- * qualify (the column was altered since) is read again on the text
- * protocol, and that text stays there.
+ * load of model instances keep up with Knex's plain rows, and reads doubles
+ * exactly. But the two do not read every column type alike (see
+ * BINARY_READS_ALIKE): an answer with another type is read again on the
+ * text protocol, and its text stays there from then on, so that a column
+ * reads the same way on every run of a statement (a FLOAT column reads as
+ * Knex reads it). Every binary answer is checked, so a column altered since
+ * (to FLOAT, say) sends its texts back to the text protocol.
  *
- * A text run once is therefore never prepared: an ad hoc query costs no
- * PREPARE and takes no place among a connection's kept statements.
  * Connection options that the two protocols apply differently (a
  * `typeCast` function or `false`, `dateStrings`, `rowsAsArray`) keep every
- * read on the text protocol.
+ * read on the text protocol, as do driver options on the query and more
+ * values than a prepared statement takes.
  */
 export class MysqlReadProtocol {
-  // true: the last answer's types read alike in both protocols.
-  readonly #texts = new Map<string, boolean>();
+  // Texts whose last answer had a column the binary protocol reads otherwise.
+  readonly #textOnly = new Set<string>();
 
   /** Whether `stmt`, a SELECT, runs prepared on `connection` (mysql2's). */
   binary(stmt: StatementToRun, connection: object): boolean {
-    if (this.#texts.get(stmt.sql) !== true || stmt.bindings.length > MAX_PARAMETERS || hasOptions(stmt.options)) return false;
+    if (stmt.bindings.length > MAX_PARAMETERS || hasOptions(stmt.options) || this.#textOnly.has(stmt.sql)) return false;
     const config = (connection as ConnectionOptions).config;
     return config !== undefined && config.typeCast === true && !config.dateStrings && !config.rowsAsArray;
   }
 
   /**
    * Records what the answer to `sql` (mysql2's `[rows, fields]`) says about
-   * its column types; returns whether they read alike in both protocols.
+   * its column types; returns whether the binary protocol reads them alike.
    */
   learn(sql: string, response: unknown): boolean {
     const fields = (response as [unknown, unknown] | undefined)?.[1];
-    if (!Array.isArray(fields)) return false;
-    let same = true;
+    if (!Array.isArray(fields)) return true;
     for (const f of fields as ColumnDefinition[]) {
-      if (!SAME_IN_BOTH.has(f.columnType as number)) {
-        same = false;
-        break;
+      if (!BINARY_READS_ALIKE.has(f.columnType as number)) {
+        this.refuse(sql);
+        return false;
       }
     }
-    const texts = this.#texts;
-    if (texts.get(sql) !== same) {
-      if (!texts.has(sql) && texts.size >= MAX_TEXTS) texts.delete(texts.keys().next().value as string);
-      texts.set(sql, same);
-    }
-    return same;
+    this.#textOnly.delete(sql);
+    return true;
   }
 
-  /** Keeps `sql` on the text protocol (the server would not prepare it). */
+  /** Keeps `sql` on the text protocol. */
   refuse(sql: string): void {
-    this.#texts.set(sql, false);
+    const textOnly = this.#textOnly;
+    if (textOnly.has(sql)) return;
+    // The oldest is forgotten: its next run is read twice, once.
+    if (textOnly.size >= MAX_TEXTS) textOnly.delete(textOnly.values().next().value as string);
+    textOnly.add(sql);
   }
 }
