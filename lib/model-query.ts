@@ -4,9 +4,11 @@ import { checkValueForDatabase } from './check-for-database';
 import { UsageError, ValidationError } from './errors';
 import { execute, type Statement } from './executor';
 import type { ExecResult } from './dialects/dialect-adapter';
+import type { PackedRead } from './dialects/packed-rows';
 import { unstorableString } from './fields/char-field';
 import type { FieldBinding, ModelMeta } from './model-meta';
 import { guardBulkVersion } from './persistence/bulk-version-guard';
+import { packedReadFor } from './packed-read-for';
 import { schemaAtFirstUse } from './schema-at-first-use';
 import { quote, quoteLabel, selectList } from './persistence/sql-text';
 import { versionStrategyFor } from './persistence/version-strategy-for';
@@ -222,14 +224,14 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
    * never passes through the caller's `postProcessResponse` hook, which
    * would rename the keys the model reads rows by (a camelCase mapper).
    */
-  async #run(query: Knex.QueryBuilder, session?: Session, write = false): Promise<ExecResult> {
+  async #run(query: Knex.QueryBuilder, session?: Session, write = false, wrap?: (sql: string) => string): Promise<ExecResult> {
     const own = session === undefined ? this.#session(write) : undefined;
     const s = session ?? own!;
     try {
       const first = schemaAtFirstUse(this.#db, this.#meta, s);
       if (first !== undefined) await first;
       const { sql, bindings, method, options } = query.toSQL() as Knex.Sql & { options?: Record<string, unknown> };
-      return await execute(this.#db, s, { sql, bindings, method: method as Statement['method'], options, adHoc: true });
+      return await execute(this.#db, s, { sql: wrap === undefined ? sql : wrap(sql), bindings, method: method as Statement['method'], options, adHoc: true });
     } finally {
       own?.end();
     }
@@ -251,11 +253,32 @@ export class ModelQuery<T> implements PromiseLike<T[]> {
     // instances before it can roll back (they may hold its uncommitted versions).
     const session = this.#session(false);
     try {
+      const packed = packedReadFor(this.#db, this.#meta);
+      if (packed !== undefined) {
+        const rows = await this.#loadPacked(builder, packed, session);
+        if (rows !== undefined) return this.#adopt(rows, true, session);
+      }
       const { rows } = await this.#run(this.#select(builder), session);
       return this.#adopt(rows as readonly Row[] | readonly (readonly unknown[])[], this.#db.adapter.arrayRowsOption !== undefined, session);
     } finally {
       session.end();
     }
+  }
+
+  /**
+   * The rows as arrays in field order, read as one packed value (see
+   * `DialectAdapter.packedRows`), or `undefined` when this result cannot be:
+   * the select then runs as it is (a second statement, in the same session).
+   */
+  async #loadPacked(builder: Knex.QueryBuilder, packed: PackedRead, session: Session): Promise<unknown[][] | undefined> {
+    let result: ExecResult;
+    try {
+      result = await this.#run(builder.clone().select(this.#db.knex.raw(selectList(this.#db, this.#meta))), session, false, packed.wrap);
+    } catch (err) {
+      if (packed.fallsBackOn(err)) return undefined;
+      throw err;
+    }
+    return packed.unpack(result.rows);
   }
 
   #select(builder: Knex.QueryBuilder): Knex.QueryBuilder {

@@ -5,6 +5,7 @@ import type { DateRange, DialectAdapter, DialectName, ErrorClassification, ExecR
 import { queryWithDriver, type DriverCall } from './knex-query';
 import type { MigrationLock } from './migration-lock';
 import type { BatchUpdateDialect } from './batch-update-dialect';
+import type { PackedRows } from './packed-rows';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
 
 /**
@@ -52,6 +53,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   readonly versionTriggers: VersionTriggerDialect | undefined = undefined;
   readonly batchUpdate: BatchUpdateDialect | undefined = undefined;
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined = undefined;
+  readonly packedRows: PackedRows | undefined = undefined;
   readonly dateRange: DateRange | undefined = undefined;
   // SQLite stores every REAL in 8 bytes, whatever the declared type.
   readonly lossyFloatTypes: ReadonlySet<string> = Object.freeze(new Set<string>());

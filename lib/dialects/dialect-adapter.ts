@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { MigrationLock } from './migration-lock';
 import type { BatchUpdateDialect } from './batch-update-dialect';
+import type { PackedRows } from './packed-rows';
 import type { VersionTriggerDialect } from './version-trigger-dialect';
 import type { RetryReason, UnavailableReason } from '../errors';
 import type { IsolationLevel } from '../transactions/isolation';
@@ -149,6 +150,12 @@ export interface DialectAdapter {
    * build, and the model builds its own values object from them.
    */
   readonly arrayRowsOption: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * How `Model.query()` reads a whole result set as one value, where that is
+   * cheaper for the driver than its rows (SQLite: one JSON document), or
+   * `undefined` to read rows.
+   */
+  readonly packedRows: PackedRows | undefined;
   /**
    * The dates a `DateTimeField` may hold here, or `undefined` when every
    * JavaScript date round-trips. A date outside is refused before any SQL

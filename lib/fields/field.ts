@@ -78,6 +78,15 @@ export abstract class Field<T = unknown, O extends FieldOptions<T> = FieldOption
     return false;
   }
 
+  /**
+   * True when the values are floating-point numbers, which a database keeps
+   * in its float type: a dialect that packs loaded rows encodes those
+   * columns for them (see `PackedRows`).
+   */
+  get floatingPoint(): boolean {
+    return false;
+  }
+
   /** The operators a query may compare this field with (`where(name, op, value)`); equality and ordering by default. */
   get operators(): QueryOperators {
     return ORDERED;

@@ -17,6 +17,10 @@ import type { DialectAdapter } from '../dialects/dialect-adapter';
 export class FloatField<O extends FieldOptions<number> = {}> extends Field<number, O> {
   readonly typeName: string = 'number';
 
+  override get floatingPoint(): boolean {
+    return true;
+  }
+
   protected check(value: unknown): number | FieldProblem {
     if (typeof value !== 'number') return new FieldProblem('expected a number');
     if (!Number.isFinite(value)) return new FieldProblem('expected a finite number (NaN and Infinity cannot be stored)');
