@@ -237,8 +237,10 @@ export class MysqlAdapter extends DialectAdapterBase {
     return queryWithDriver(client, connection, obj, executePrepared).then(
       (answered) => (reads.learn(stmt.sql, answered.response) ? answered : super.run(client, connection, stmt)),
       (err: unknown) => {
-        // 1295 ER_UNSUPPORTED_PS: a statement the server does not prepare.
-        if ((err as { errno?: unknown } | null)?.errno !== 1295) throw err;
+        // 1295 ER_UNSUPPORTED_PS: a statement the server does not prepare; 1461
+        // ER_MAX_PREPARED_STMT_COUNT_REACHED: the server keeps no more statements.
+        const errno = (err as { errno?: unknown } | null)?.errno;
+        if (errno !== 1295 && errno !== 1461) throw err;
         reads.refuse(stmt.sql);
         return super.run(client, connection, stmt);
       },
