@@ -146,6 +146,40 @@ forEachDialect('a Knex instance the caller built: the fast path, its hooks left 
     db = connect(knex);
   });
 
+  // Statements the server keeps for this session (raw results are not row lists: the caller's postProcessResponse leaves them).
+  const keptOnServer = d.pick<((k: Knex) => Promise<number>) | undefined>({
+    sqlite: undefined, // in-process: SqliteStatementCache bounds it
+    postgres: async (k) => Number(((await k.raw('SELECT count(*) AS n FROM pg_prepared_statements')) as { rows: { n: unknown }[] }).rows[0]!.n),
+    mysql: async (k) => {
+      const [rows] = (await k.raw("SHOW SESSION STATUS WHERE Variable_name IN ('Com_stmt_prepare', 'Com_stmt_close')")) as [{ Variable_name: string; Value: string }[]];
+      const value = (name: string) => Number(rows.find((r) => r.Variable_name === name)!.Value);
+      return value('Com_stmt_prepare') - value('Com_stmt_close');
+    },
+  });
+
+  // The fewest statements the session keeps after the loads: MySQL's loads run prepared (the latest texts stay), PostgreSQL's unnamed.
+  const fewestKept = d.pick({ sqlite: 0, postgres: 1, mysql: 150 });
+
+  it('its connections keep at most 200 of the library\'s statements, however many texts it runs (mysql2 would keep 16,000)', async function () {
+    this.timeout(60_000);
+    const Product = productModel(db, table, kind);
+    const ids = (await Product.createAll(Array.from({ length: 300 }, (_, i) => ({ name: `p${i}` })))).map((p) => p.id);
+    // 300 load texts: an IN list of each length.
+    for (let n = 1; n <= 300; n++) expect((await Product.query().whereIn('id', ids.slice(0, n))).length).to.equal(n);
+    const kept = keptOnServer === undefined ? undefined : await keptOnServer(knex);
+    if (kept !== undefined) {
+      expect(kept, 'statements the session keeps').to.be.at.most(200);
+      expect(kept, 'the latest texts stay prepared').to.be.at.least(fewestKept);
+    }
+    // A text closed to make room runs again, and a save still runs prepared.
+    expect((await Product.query().whereIn('id', ids.slice(0, 1))).map((p) => p.id)).to.deep.equal([ids[0]]);
+    const p = await Product.get(ids[0]!);
+    p.stock = 9;
+    await p.save();
+    expect((await Product.get(ids[0]!)).stock).to.equal(9);
+    if (keptOnServer !== undefined) expect(await keptOnServer(knex)).to.be.at.most(200);
+  });
+
   // How db.transaction() begins on the caller's instance: as it does with a
   // URL. SQLite's deferred BEGIN would let a transaction read, then fail at
   // its first write with SQLITE_BUSY at once instead of waiting its turn.

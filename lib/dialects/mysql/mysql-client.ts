@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { markLibraryClient } from '../library-client';
 import type { KnexQueryObject } from '../dialect-adapter';
 import { renameColumnInPlace } from './mysql-rename-column';
+import { keepWithinBudget } from './mysql-statement-budget';
 import { wsrepNotReadyError } from './wsrep-not-ready';
 
 // Knex exposes its dialect clients only as CommonJS modules without types.
@@ -72,6 +73,7 @@ export class GaleraClient extends MysqlClient {
 export function executePrepared(connection: object, obj: KnexQueryObject, failed: (err: unknown) => unknown): Promise<KnexQueryObject> {
   return new Promise((resolve, reject) => {
     try {
+      keepWithinBudget(connection, obj.sql);
       (connection as Mysql2Connection).execute(obj.sql, obj.bindings, (err, result, fields) => {
         if (err) return reject(failed(err));
         // The shape Knex's own _query leaves for processResponse and the adapter.
