@@ -23,6 +23,21 @@ const PREPARED_LOADS: Record<TestDialectName, { first: number; later: number }> 
 /** A column type whose values the protocols read differently on MySQL (4-byte FLOAT). */
 const NARROW_FLOAT: Record<TestDialectName, string> = { sqlite: 'real', postgres: 'real', mysql: 'float' };
 
+/**
+ * Makes the server refuse new prepared statements, where it has such a
+ * limit (MySQL: max_prepared_stmt_count, server-wide); resolves with what
+ * puts it back.
+ */
+const NO_MORE_STATEMENTS: Record<TestDialectName, ((knex: Knex) => Promise<() => Promise<unknown>>) | undefined> = {
+  sqlite: undefined,
+  postgres: undefined,
+  mysql: async (knex) => {
+    const [[row]] = (await knex.raw('SELECT @@GLOBAL.max_prepared_stmt_count AS n')) as [[{ n: number }]];
+    await knex.raw('SET GLOBAL max_prepared_stmt_count = 0');
+    return () => knex.raw(`SET GLOBAL max_prepared_stmt_count = ${Number(row.n)}`);
+  },
+};
+
 /** More placeholders than MySQL prepares (65,535), where the database takes that many. */
 const MANY_VALUES: Record<TestDialectName, number> = { sqlite: 30_000, postgres: 60_000, mysql: 70_000 };
 
@@ -147,6 +162,26 @@ forEachDialect('every run of a load reads the same values, whichever protocol it
       })
       .catch((err: Error) => expect(err.message).to.equal('roll back'));
     for (let run = 0; run < 2; run++) expect((await Thing.query().where('id', t.id))[0]!.count).to.equal(1);
+  });
+
+  it('a server that prepares no more statements: every run reads as text, and no query-error is reported for it', async () => {
+    const t = await Thing.create({ title: 'limit', count: 7 });
+    const errors: unknown[] = [];
+    const onError = (err: unknown) => errors.push(err);
+    d.knex.on('query-error', onError);
+    const restore = await d.pick(NO_MORE_STATEMENTS)?.(d.knex);
+    try {
+      const runs = await preparedSelects(d.knex, async () => {
+        // A text this test alone runs: not prepared on any connection yet.
+        for (let run = 0; run < 3; run++) expect((await Thing.query().where('title', 'limit').where('count', '>', 6)).map((x) => x.id)).to.deep.equal([t.id]);
+      });
+      // MySQL: the first run is refused (1461) and runs again as text; the text then stays there.
+      expect(runs.all - runs.prepared).to.equal(3);
+    } finally {
+      await restore?.();
+      d.knex.removeListener('query-error', onError);
+    }
+    expect(errors).to.deep.equal([]);
   });
 });
 

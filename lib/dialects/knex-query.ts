@@ -48,7 +48,7 @@ interface ConnectionIds {
  * `query` listeners, `wrapIdentifier` and `postProcessResponse` work as
  * before (the library's own statements never went through the latter).
  */
-export function queryWithDriver(client: KnexClientQuery, connection: object, obj: KnexQueryObject, call: DriverCall): Promise<KnexQueryObject> {
+export function queryWithDriver(client: KnexClientQuery, connection: object, obj: KnexQueryObject, call: DriverCall, recovers?: (err: unknown) => boolean): Promise<KnexQueryObject> {
   const events = client as unknown as KnexClientEvents;
   const ids = connection as ConnectionIds;
   // Knex's enrichQueryObject(), step for step; the event's copy of the query
@@ -60,6 +60,8 @@ export function queryWithDriver(client: KnexClientQuery, connection: object, obj
   if (debugQuery.enabled) debugQuery(obj.sql.replace(/%/g, '%%'), ids.__knexTxId);
   if (debugBindings.enabled) debugBindings(obj.bindings, ids.__knexTxId);
   return call(connection, obj, (err) => {
+    // A failure the caller answers by running the statement another way is not the query's: no query-error.
+    if (recovers !== undefined && recovers(err)) return err;
     if (err instanceof Error) {
       const sql = events.config?.compileSqlOnError === false ? obj.sql : executioner.formatQuery(obj.sql, obj.bindings, undefined, client);
       err.message = `${sql} - ${err.message}`;

@@ -15,6 +15,14 @@ import { checkPreparedOption, preparedOption, type PreparedStatementsOption } fr
 // mysql2's CLIENT_FOUND_ROWS capability bit.
 const FOUND_ROWS = 0x2;
 
+// 1295 ER_UNSUPPORTED_PS: a statement the server does not prepare; 1461
+// ER_MAX_PREPARED_STMT_COUNT_REACHED: the server keeps no more statements.
+// A read that meets either runs again as text.
+function unpreparable(err: unknown): boolean {
+  const errno = (err as { errno?: unknown } | null)?.errno;
+  return errno === 1295 || errno === 1461;
+}
+
 // Error numbers that mean "run the transaction again".
 // Statements the server cancelled (time limit, KILL QUERY): each is undone.
 const TIMEOUT: Record<number, string> = {
@@ -234,13 +242,10 @@ export class MysqlAdapter extends DialectAdapterBase {
     }
     const obj = this.queryObject(stmt);
     obj.prepare = true;
-    return queryWithDriver(client, connection, obj, executePrepared).then(
+    return queryWithDriver(client, connection, obj, executePrepared, unpreparable).then(
       (answered) => (reads.learn(stmt.sql, answered.response) ? answered : super.run(client, connection, stmt)),
       (err: unknown) => {
-        // 1295 ER_UNSUPPORTED_PS: a statement the server does not prepare; 1461
-        // ER_MAX_PREPARED_STMT_COUNT_REACHED: the server keeps no more statements.
-        const errno = (err as { errno?: unknown } | null)?.errno;
-        if (errno !== 1295 && errno !== 1461) throw err;
+        if (!unpreparable(err)) throw err;
         reads.refuse(stmt.sql);
         return super.run(client, connection, stmt);
       },
