@@ -25,7 +25,7 @@ export function packedReadFor(db: Database, meta: ModelMeta): PackedRead | undef
       const column = quote(db, f.column);
       return f.field.selectExpression(column, db.adapter) === column;
     });
-    read = bare ? packed.read(meta.fields.map((f) => ({ label: quoteLabel(db, f.name), floatingPoint: f.field.floatingPoint }))) : null;
+    read = (bare ? packed.read(meta.fields.map((f) => ({ label: quoteLabel(db, f.name), floatingPoint: f.field.floatingPoint }))) : undefined) ?? null;
     perDb.set(meta, read);
   }
   return read ?? undefined;

@@ -361,3 +361,115 @@ forEachDialect('loads: a result bigger than the database\'s longest value still 
     expect(inside).to.equal(500);
   });
 });
+
+/** A node-sqlite3 connection, as the pool lends it. */
+interface SqliteConnection {
+  configure(o: 'limit', id: number, v: number): void;
+  exec(sql: string, cb: (err: Error | null) => void): void;
+}
+
+/** An in-memory SQLite database of its own, its one connection set up by `setUp` before anything else runs on it. */
+async function ownSqlite(setUp: (c: SqliteConnection) => Promise<void> | void): Promise<Database> {
+  const db = connect('sqlite::memory:');
+  const client = db.knex.client as unknown as { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: unknown): Promise<void> };
+  const connection = await client.acquireConnection();
+  try {
+    await setUp(connection);
+  } finally {
+    await client.releaseConnection(connection);
+  }
+  return db;
+}
+
+/** The wide model's integer fields: more than the packing's 1,000 columns (SQLite's function arguments). */
+const WIDE_FIELDS = 1001;
+
+/**
+ * Databases a packed read cannot serve, and the statements their loads take
+ * (first load, later loads). SQLite: a UTF-16 database (its packed document
+ * is not UTF-8: found on the first load, plain from then on), a connection
+ * whose function-argument limit is below a model's width (likewise), and a
+ * model wider than the packing (never packed). Elsewhere loads are rows.
+ */
+const UNPACKABLE: Record<TestDialectName, Record<'utf16' | 'fewArguments' | 'wide', { statements: [number, number]; open(): Promise<Database | undefined> }>> = {
+  sqlite: {
+    utf16: {
+      statements: [2, 1],
+      open: () => ownSqlite((c) => new Promise<void>((resolve, reject) => c.exec("PRAGMA encoding = 'UTF-16le'", (err) => (err ? reject(err) : resolve())))),
+    },
+    fewArguments: {
+      statements: [2, 1],
+      open: () => ownSqlite((c) => c.configure('limit', (require('sqlite3') as { LIMIT_FUNCTION_ARG: number }).LIMIT_FUNCTION_ARG, 3)),
+    },
+    wide: { statements: [1, 1], open: async () => undefined },
+  },
+  postgres: { utf16: { statements: [1, 1], open: async () => undefined }, fewArguments: { statements: [1, 1], open: async () => undefined }, wide: { statements: [1, 1], open: async () => undefined } },
+  mysql: { utf16: { statements: [1, 1], open: async () => undefined }, fewArguments: { statements: [1, 1], open: async () => undefined }, wide: { statements: [1, 1], open: async () => undefined } },
+};
+
+forEachDialect('loads: where rows cannot be packed, they load as they are, and the next load takes one statement', (d) => {
+  const table = 'load_unpackable';
+
+  /** Creates `Model`'s table on `db`, `count` rows, and checks that two loads return them in the statements expected. */
+  async function loadsTwice(db: Database, model: typeof Model & (new () => Model), values: (i: number) => Record<string, unknown>, statements: [number, number]): Promise<void> {
+    const created = await (model as unknown as { createAll(v: Record<string, unknown>[]): Promise<Model[]> }).createAll(Array.from({ length: 20 }, (_, i) => values(i)));
+    const want = created.map((m) => m.toJSON());
+    for (const expected of statements) {
+      const { result, count } = await countQueries(db.knex, () => (model as unknown as { query(): { orderBy(c: string): Promise<Model[]> } }).query().orderBy('id'));
+      expect(result.map((m) => m.toJSON())).to.deep.equal(want);
+      expect(count, 'statements of the load').to.equal(expected);
+    }
+  }
+
+  for (const [kind, title] of [
+    ['utf16', 'a UTF-16 database: strings of every plane load exactly'],
+    ['fewArguments', 'a connection that takes fewer function arguments than the select has columns'],
+  ] as const) {
+    it(title, async () => {
+      const setup = UNPACKABLE[d.name][kind];
+      const own = await setup.open();
+      const db = own ?? d.db;
+      try {
+        class Note extends Model {
+          static table = table;
+          static fields = { id: new AutoField(), text: new TextField({ null: true }), price: new FloatField({ null: true }), version: new IntegerVersionField() };
+        }
+        await recreateTable(db.knex as Knex, table, (t) => {
+          t.increments('id');
+          t.text('text').nullable();
+          t.double('price').nullable();
+          addVersionColumn(t);
+        });
+        Note.bind(db);
+        // Not U+FFFF: SQLite's own UTF-16 to UTF-8 conversion, which the driver's rows go through, reads it as U+FFFD.
+        const strings = STRINGS.filter((s) => !s.includes('\uffff'));
+        await loadsTwice(db, Note, (i) => ({ text: `é ü 中文 😀 ${strings[i % strings.length]!}`, price: 0.1 + i / 3 }), setup.statements);
+      } finally {
+        await own?.close();
+      }
+    });
+  }
+
+  it(`a model of ${WIDE_FIELDS + 2} fields, wider than SQLite's json_array takes`, async function () {
+    this.timeout(60_000);
+    const setup = UNPACKABLE[d.name].wide;
+    const own = await setup.open();
+    const db = own ?? d.db;
+    const names = Array.from({ length: WIDE_FIELDS }, (_, i) => `c${i}`);
+    try {
+      class Wide extends Model {
+        static table = table;
+        static fields = { id: new AutoField(), ...Object.fromEntries(names.map((n) => [n, new IntegerField({ null: true })])), version: new IntegerVersionField() };
+      }
+      await recreateTable(db.knex as Knex, table, (t) => {
+        t.increments('id');
+        for (const n of names) t.integer(n).nullable();
+        addVersionColumn(t);
+      });
+      Wide.bind(db);
+      await loadsTwice(db, Wide, (i) => Object.fromEntries(names.map((n, j) => [n, (i * 7 + j) % 1000])), setup.statements);
+    } finally {
+      await own?.close();
+    }
+  });
+});

@@ -34,6 +34,6 @@ export interface PackedRead {
 export interface PackedRows {
   /** Whether reads through this Knex client may be packed (a driver whose database cannot render them exactly may not). */
   usableWith(client: object): boolean;
-  /** The packed read of a select of `columns`, in this order. */
-  read(columns: readonly PackedColumn[]): PackedRead;
+  /** The packed read of a select of `columns`, in this order; `undefined` when the packing cannot hold that many. */
+  read(columns: readonly PackedColumn[]): PackedRead | undefined;
 }

@@ -18,6 +18,17 @@ const CHECKED_VERSION = 3052000;
 const PROBE_VALUE = 0.44119950050698997;
 const PROBE_SQL = `printf('%!.18g', ${String(PROBE_VALUE)})`;
 
+/**
+ * The most arguments an SQL function takes in the checked build
+ * (SQLITE_MAX_FUNCTION_ARG): a row's `json_array` has one per column.
+ */
+const MAX_COLUMNS = 1000;
+
+/** SQLite's refusal of a `json_array` with more arguments than a lowered SQLITE_LIMIT_FUNCTION_ARG allows. */
+const TOO_MANY_ARGUMENTS = /too many arguments on function json_array/;
+
+const OPEN_BRACKET = 0x5b;
+
 const ROWS = 'kc_rows';
 const PROBE = 'kc_probe';
 
@@ -92,21 +103,26 @@ function compileUnpack(columns: readonly PackedColumn[]): (rows: unknown[][]) =>
  * decoder).
  */
 export class SqlitePackedRows implements PackedRows {
-  /** Set when a result's probe came back inexact: this database then reads rows as they are. */
-  #inexact = false;
+  /**
+   * Set when this database cannot be packed as checked: a result's probe came
+   * back inexact, its text is UTF-16, or its connections take fewer function
+   * arguments than a select's width. It then reads rows as they are.
+   */
+  #refused = false;
 
   usableWith(client: object): boolean {
-    if (this.#inexact) return false;
+    if (this.#refused) return false;
     const version = (client as { driver?: { VERSION_NUMBER?: unknown } }).driver?.VERSION_NUMBER;
     return typeof version === 'number' && version >= CHECKED_VERSION;
   }
 
-  read(columns: readonly PackedColumn[]): PackedRead {
+  read(columns: readonly PackedColumn[]): PackedRead | undefined {
+    if (columns.length > MAX_COLUMNS) return undefined;
     const list = columns.map(element).join(', ');
     const unpackRows = compileUnpack(columns);
     const width = columns.length;
     const refuse = (): void => {
-      this.#inexact = true;
+      this.#refused = true;
     };
     return {
       wrap: (select) => `SELECT CAST(json_group_array(json_array(${list})) AS BLOB) AS ${ROWS}, ${PROBE_SQL} AS ${PROBE} FROM (${select})`,
@@ -121,6 +137,12 @@ export class SqlitePackedRows implements PackedRows {
         const doc = packed[ROWS];
         // Past V8's longest string the decoding would throw: the driver's rows have no such limit.
         if (!Buffer.isBuffer(doc) || doc.length > bufferConstants.MAX_STRING_LENGTH) return undefined;
+        // A BLOB cast from text holds the database's encoding: a UTF-16 database's
+        // document is not UTF-8 (its '[' is followed by a NUL byte), and never will be.
+        if (doc[0] !== OPEN_BRACKET || doc[1] === 0) {
+          refuse();
+          return undefined;
+        }
         try {
           const rows = JSON.parse(doc.toString('utf8')) as unknown[][];
           if (!Array.isArray(rows) || (rows.length > 0 && rows[0]!.length !== width)) return undefined;
@@ -131,8 +153,17 @@ export class SqlitePackedRows implements PackedRows {
           return undefined;
         }
       },
-      // SQLITE_TOOBIG: the document would pass SQLite's longest string or blob (SQLITE_LIMIT_LENGTH).
-      fallsBackOn: (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_TOOBIG',
+      fallsBackOn(err) {
+        const e = err as { code?: unknown; message?: unknown } | null;
+        // SQLITE_TOOBIG: the document would pass SQLite's longest string or blob (SQLITE_LIMIT_LENGTH).
+        if (e?.code === 'SQLITE_TOOBIG') return true;
+        // The connection's function-argument limit was lowered below this select's width: it stays so.
+        if (e?.code === 'SQLITE_ERROR' && typeof e.message === 'string' && TOO_MANY_ARGUMENTS.test(e.message)) {
+          refuse();
+          return true;
+        }
+        return false;
+      },
     };
   }
 }
