@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import knexFactory, { type Knex } from 'knex';
-import { connect, type Database } from '../lib';
-import type { TestDialectName } from './support/dialects';
+import { connect, RecordModifiedError, type Database } from '../lib';
+import { MysqlReadProtocol } from '../lib/dialects/mysql/mysql-read-protocol';
+import { PrivateServer, privateServerUnavailable } from '../stress/private-server';
+import { REQUIRE_ALL, type TestDialectName } from './support/dialects';
+import { rejection } from './support/expect-error';
 import { forEachDialect } from './support/for-each-dialect';
 import { createEverythingTable, everythingModel } from './support/models';
 
@@ -22,21 +25,6 @@ const PREPARED_LOADS: Record<TestDialectName, { first: number; later: number }> 
 
 /** A column type whose values the protocols read differently on MySQL (4-byte FLOAT). */
 const NARROW_FLOAT: Record<TestDialectName, string> = { sqlite: 'real', postgres: 'real', mysql: 'float' };
-
-/**
- * Makes the server refuse new prepared statements, where it has such a
- * limit (MySQL: max_prepared_stmt_count, server-wide); resolves with what
- * puts it back.
- */
-const NO_MORE_STATEMENTS: Record<TestDialectName, ((knex: Knex) => Promise<() => Promise<unknown>>) | undefined> = {
-  sqlite: undefined,
-  postgres: undefined,
-  mysql: async (knex) => {
-    const [[row]] = (await knex.raw('SELECT @@GLOBAL.max_prepared_stmt_count AS n')) as [[{ n: number }]];
-    await knex.raw('SET GLOBAL max_prepared_stmt_count = 0');
-    return () => knex.raw(`SET GLOBAL max_prepared_stmt_count = ${Number(row.n)}`);
-  },
-};
 
 /** More placeholders than MySQL prepares (65,535), where the database takes that many. */
 const MANY_VALUES: Record<TestDialectName, number> = { sqlite: 30_000, postgres: 60_000, mysql: 70_000 };
@@ -164,25 +152,6 @@ forEachDialect('every run of a load reads the same values, whichever protocol it
     for (let run = 0; run < 2; run++) expect((await Thing.query().where('id', t.id))[0]!.count).to.equal(1);
   });
 
-  it('a server that prepares no more statements: every run reads as text, and no query-error is reported for it', async () => {
-    const t = await Thing.create({ title: 'limit', count: 7 });
-    const errors: unknown[] = [];
-    const onError = (err: unknown) => errors.push(err);
-    d.knex.on('query-error', onError);
-    const restore = await d.pick(NO_MORE_STATEMENTS)?.(d.knex);
-    try {
-      const runs = await preparedSelects(d.knex, async () => {
-        // A text this test alone runs: not prepared on any connection yet.
-        for (let run = 0; run < 3; run++) expect((await Thing.query().where('title', 'limit').where('count', '>', 6)).map((x) => x.id)).to.deep.equal([t.id]);
-      });
-      // MySQL: the first run is refused (1461) and runs again as text; the text then stays there.
-      expect(runs.all - runs.prepared).to.equal(3);
-    } finally {
-      await restore?.();
-      d.knex.removeListener('query-error', onError);
-    }
-    expect(errors).to.deep.equal([]);
-  });
 });
 
 // A caller's own driver conversion (mysql2's typeCast) is written for the
@@ -238,4 +207,150 @@ forEachDialect('a caller’s driver conversions apply to every run of a load', (
     });
     expect(runs.prepared).to.equal(0);
   });
+});
+
+/**
+ * A database whose server prepares no more statements, where it has such a
+ * limit: MySQL's `max_prepared_stmt_count` counts every session's, so it is
+ * set to 0 on a private server of this spec's own (its own port and data
+ * directory: the shared server, and whatever else runs on it, are never
+ * touched). Elsewhere the spec's own database, which has no such limit.
+ */
+const OUT_OF_STATEMENTS: Record<TestDialectName, (() => Promise<{ url: string; destroy(): Promise<void> }>) | undefined> = {
+  sqlite: undefined,
+  postgres: undefined,
+  mysql: async () => {
+    const server = await PrivateServer.create('mysql');
+    try {
+      await server.start();
+      const admin = knexFactory({ client: 'mysql2', connection: server.url });
+      try {
+        await admin.raw('SET GLOBAL max_prepared_stmt_count = 0');
+      } finally {
+        await admin.destroy();
+      }
+      return server;
+    } catch (err) {
+      await server.destroy();
+      throw err;
+    }
+  },
+};
+
+forEachDialect('a server that prepares no more statements: every statement still runs, as text, and none reports a query-error', (d) => {
+  const table = 'read_protocol_full';
+  let server: { url: string; destroy(): Promise<void> } | undefined;
+  let db: Database;
+  let Thing: Thing;
+  const errors: unknown[] = [];
+  const onError = (err: unknown) => errors.push(err);
+
+  before(async function () {
+    const open = d.pick(OUT_OF_STATEMENTS);
+    if (open !== undefined) {
+      const why = privateServerUnavailable('mysql');
+      if (why !== undefined) {
+        if (REQUIRE_ALL) throw new Error(`${why} (REQUIRE_ALL_DIALECTS=1 makes it a failure)`);
+        console.warn(`\n  !!! SKIPPING private-server specs: ${why}\n`);
+        this.skip();
+      }
+      this.timeout(120_000);
+      server = await open();
+    }
+    db = server === undefined ? d.db : connect(server.url);
+    db.knex.on('query-error', onError);
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    db?.knex.removeListener('query-error', onError);
+    if (server !== undefined) {
+      await db?.close();
+      await server.destroy();
+    }
+  });
+
+  beforeEach(async () => {
+    await createEverythingTable(db.knex, table);
+    Thing = everythingModel(db, table);
+    errors.length = 0;
+  });
+
+  it('writes: create(), save(), a conflict and transactions (committed and rolled back) do what they do anywhere', async () => {
+    const t = await Thing.create({ title: 'w', count: 1, ratio: 0.1 + 0.2 });
+    const stale = await Thing.get(t.id);
+    t.count = 2;
+    await t.save();
+    stale.count = 3;
+    await rejection(() => stale.save(), RecordModifiedError);
+    await db.transaction(async () => {
+      const inside = await Thing.create({ title: 'in', count: 5 });
+      inside.count = 6;
+      await inside.save();
+    });
+    await db
+      .transaction(async () => {
+        t.count = 7;
+        await t.save();
+        throw new Error('roll back');
+      })
+      .catch((err: Error) => expect(err.message).to.equal('roll back'));
+    const rows = (await db.knex(table).select('title', 'count', 'ratio').orderBy('id')) as { title: string; count: number }[];
+    expect(rows.map((r) => [r.title, r.count])).to.deep.equal([
+      ['w', 2],
+      ['in', 6],
+    ]);
+    // The rolled-back save left the instance holding its change, at the version the row has: it saves.
+    await t.save();
+    expect((await Thing.get(t.id)).count).to.equal(7);
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('reads: every run of a load reads what was stored (MySQL: refused and read as text, prepared again every other run)', async () => {
+    const t = await Thing.create({ title: 'limit', count: 7, ratio: 0.5 });
+    const runs = await preparedSelects(db.knex, async () => {
+      for (let run = 0; run < 3; run++) {
+        const loaded = await Thing.query().where('title', 'limit').where('count', '>', 6);
+        expect(loaded.map((x) => [x.id, x.count, x.ratio])).to.deep.equal([[t.id, 7, 0.5]]);
+      }
+    });
+    expect(runs, 'selects sent, and those sent to be prepared').to.deep.equal(d.pick(REFUSED_RUNS));
+    expect(errors).to.deep.equal([]);
+  });
+});
+
+/**
+ * Selects of three runs of a load on a server that prepares nothing (see
+ * OUT_OF_STATEMENTS). MySQL: the first run is refused (1461) and read as
+ * text, which the second run then is at once; the third tries again.
+ */
+const REFUSED_RUNS: Record<TestDialectName, { all: number; prepared: number }> = {
+  sqlite: { all: 3, prepared: 0 },
+  postgres: { all: 3, prepared: 0 },
+  mysql: { all: 5, prepared: 2 },
+};
+
+// The decision alone (no SQL runs here): a text the server will never prepare
+// (1295) stays on the text protocol whatever its answers hold; one refused for
+// the server's statement limit (1461) goes back to binary once an answer allows.
+describe('MysqlReadProtocol: texts the server refuses to prepare', () => {
+  const connection = { config: { typeCast: true } };
+  const select = (sql: string) => ({ sql, bindings: [1], method: 'select' as const });
+  const alike = [[], [{ columnType: 3 }]];
+
+  for (const [errno, later] of [
+    [1295, false],
+    [1461, true],
+  ] as const) {
+    it(`after ${errno}, a text whose answers show only types both protocols read alike ${later ? 'runs prepared again' : 'stays on text'}`, () => {
+      const reads = new MysqlReadProtocol();
+      const sql = `SELECT a FROM t WHERE id = ? /* ${errno} */`;
+      expect(reads.binary(select(sql), connection)).to.equal(true);
+      reads.refusedToPrepare(sql, { errno });
+      expect(reads.binary(select(sql), connection)).to.equal(false);
+      reads.learn(sql, alike);
+      expect(reads.binary(select(sql), connection)).to.equal(later);
+      expect(reads.binary(select('SELECT b FROM t'), connection), 'other texts').to.equal(true);
+    });
+  }
 });

@@ -7,21 +7,13 @@ import { mysqlVersionTriggers } from './mysql-version-triggers';
 import { isWsrepNotReady } from './wsrep-not-ready';
 import { DialectAdapterBase, MAX_PREPARED_PER_CONNECTION } from '../dialect-adapter-base';
 import type { DateRange, ErrorClassification, ExecResult, KnexClientQuery, KnexQueryObject, StatementToRun } from '../dialect-adapter';
-import { executePrepared, MysqlClient } from './mysql-client';
+import { executePrepared, executePreparedOrText, MysqlClient, refusedToPrepare } from './mysql-client';
 import { queryWithDriver, type DriverCall } from '../knex-query';
 import { MysqlReadProtocol } from './mysql-read-protocol';
 import { checkPreparedOption, preparedOption, type PreparedStatementsOption } from '../prepared-statements-option';
 
 // mysql2's CLIENT_FOUND_ROWS capability bit.
 const FOUND_ROWS = 0x2;
-
-// 1295 ER_UNSUPPORTED_PS: a statement the server does not prepare; 1461
-// ER_MAX_PREPARED_STMT_COUNT_REACHED: the server keeps no more statements.
-// A read that meets either runs again as text.
-function unpreparable(err: unknown): boolean {
-  const errno = (err as { errno?: unknown } | null)?.errno;
-  return errno === 1295 || errno === 1461;
-}
 
 // Error numbers that mean "run the transaction again".
 // Statements the server cancelled (time limit, KILL QUERY): each is undone.
@@ -220,8 +212,8 @@ export class MysqlAdapter extends DialectAdapterBase {
   }
 
   // Writes: what they answer (matched rows, the new key) is the same in
-  // either protocol. Reads: see run().
-  protected override readonly preparedCall: DriverCall = executePrepared;
+  // either protocol, so one the server refuses to prepare runs as text. Reads: see run().
+  protected override readonly preparedCall: DriverCall = executePreparedOrText;
 
   readonly #reads = new MysqlReadProtocol();
 
@@ -242,11 +234,12 @@ export class MysqlAdapter extends DialectAdapterBase {
     }
     const obj = this.queryObject(stmt);
     obj.prepare = true;
-    return queryWithDriver(client, connection, obj, executePrepared, unpreparable).then(
+    // A read the server refuses to prepare runs again as text, with no query-error: it did not fail.
+    return queryWithDriver(client, connection, obj, executePrepared, refusedToPrepare).then(
       (answered) => (reads.learn(stmt.sql, answered.response) ? answered : super.run(client, connection, stmt)),
       (err: unknown) => {
-        if (!unpreparable(err)) throw err;
-        reads.refuse(stmt.sql);
+        if (!refusedToPrepare(err)) throw err;
+        reads.refusedToPrepare(stmt.sql, err);
         return super.run(client, connection, stmt);
       },
     );

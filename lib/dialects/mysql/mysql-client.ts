@@ -11,6 +11,7 @@ const KnexMysql2Client: new (config: Knex.Config) => object = require('knex/lib/
 
 interface Mysql2Connection {
   execute(sql: string, values: readonly unknown[], cb: (err: Error | null, result: unknown, fields: unknown) => void): void;
+  query(sql: string, values: readonly unknown[], cb: (err: Error | null, result: unknown, fields: unknown) => void): void;
 }
 
 interface KnexClientInternals {
@@ -71,14 +72,46 @@ export class GaleraClient extends MysqlClient {
  * binary, not escaped into the text. Leaves the answer where Knex's _query leaves it.
  */
 export function executePrepared(connection: object, obj: KnexQueryObject, failed: (err: unknown) => unknown): Promise<KnexQueryObject> {
+  return execute(connection, obj, failed, false);
+}
+
+/**
+ * `executePrepared`, except that a statement the server refuses to prepare
+ * (`refusedToPrepare`) runs on the text protocol, as Knex runs it: for
+ * writes, whose answer (matched rows, the new key) is the same either way,
+ * so that a server out of prepared statements does not refuse them.
+ */
+export function executePreparedOrText(connection: object, obj: KnexQueryObject, failed: (err: unknown) => unknown): Promise<KnexQueryObject> {
+  return execute(connection, obj, failed, true);
+}
+
+/**
+ * 1295 ER_UNSUPPORTED_PS: a statement the server does not prepare; 1461
+ * ER_MAX_PREPARED_STMT_COUNT_REACHED: the server keeps no more statements
+ * (`max_prepared_stmt_count` counts every session's). Neither ran anything,
+ * nor touched a transaction.
+ */
+export function refusedToPrepare(err: unknown): boolean {
+  const errno = (err as { errno?: unknown } | null)?.errno;
+  return errno === 1295 || errno === 1461;
+}
+
+function execute(connection: object, obj: KnexQueryObject, failed: (err: unknown) => unknown, textOnRefusal: boolean): Promise<KnexQueryObject> {
   return new Promise((resolve, reject) => {
+    const answered = (err: Error | null, result: unknown, fields: unknown): void => {
+      if (err) return reject(failed(err));
+      // The shape Knex's own _query leaves for processResponse and the adapter.
+      obj.response = [result, fields];
+      resolve(obj);
+    };
     try {
       keepWithinBudget(connection, obj.sql);
       (connection as Mysql2Connection).execute(obj.sql, obj.bindings, (err, result, fields) => {
-        if (err) return reject(failed(err));
-        // The shape Knex's own _query leaves for processResponse and the adapter.
-        obj.response = [result, fields];
-        resolve(obj);
+        if (err !== null && textOnRefusal && refusedToPrepare(err)) {
+          // As Knex's mysql2 client runs a statement: the values escaped into the text by mysql2.
+          return (connection as Mysql2Connection).query(obj.sql, obj.bindings, answered);
+        }
+        answered(err, result, fields);
       });
     } catch (err) {
       // mysql2 refuses some bindings (undefined) before sending anything.

@@ -78,9 +78,13 @@ export class MysqlReadProtocol {
   // Texts whose last answer had a column the binary protocol reads otherwise.
   readonly #textOnly = new Set<string>();
 
+  // Texts the server does not prepare (1295): it never will.
+  readonly #neverPrepared = new Set<string>();
+
   /** Whether `stmt`, a SELECT, runs prepared on `connection` (mysql2's). */
   binary(stmt: StatementToRun, connection: object): boolean {
-    if (stmt.bindings.length > MAX_PARAMETERS || hasOptions(stmt.options) || this.#textOnly.has(stmt.sql)) return false;
+    const sql = stmt.sql;
+    if (stmt.bindings.length > MAX_PARAMETERS || hasOptions(stmt.options) || this.#textOnly.has(sql) || this.#neverPrepared.has(sql)) return false;
     const config = (connection as ConnectionOptions).config;
     return config !== undefined && config.typeCast === true && !config.dateStrings && !config.rowsAsArray;
   }
@@ -102,12 +106,26 @@ export class MysqlReadProtocol {
     return true;
   }
 
-  /** Keeps `sql` on the text protocol. */
+  /** Keeps `sql` on the text protocol until an answer to it shows only types both protocols read alike. */
   refuse(sql: string): void {
-    const textOnly = this.#textOnly;
-    if (textOnly.has(sql)) return;
-    // The oldest is forgotten: its next run is read twice, once.
-    if (textOnly.size >= MAX_TEXTS) textOnly.delete(textOnly.values().next().value as string);
-    textOnly.add(sql);
+    remember(this.#textOnly, sql);
   }
+
+  /**
+   * Records the server's refusal to prepare `sql` (see `refusedToPrepare`):
+   * a statement it does not prepare (1295) stays on the text protocol; one
+   * refused for the server's statement limit (1461) is tried again on its
+   * next run, when there may be room.
+   */
+  refusedToPrepare(sql: string, err: unknown): void {
+    if ((err as { errno?: unknown } | null)?.errno === 1295) remember(this.#neverPrepared, sql);
+    else this.refuse(sql);
+  }
+}
+
+/** Adds `sql` to `texts`, forgetting the oldest past MAX_TEXTS (its next run is read twice, once). */
+function remember(texts: Set<string>, sql: string): void {
+  if (texts.has(sql)) return;
+  if (texts.size >= MAX_TEXTS) texts.delete(texts.values().next().value as string);
+  texts.add(sql);
 }
