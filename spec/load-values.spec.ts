@@ -391,7 +391,7 @@ const WIDE_FIELDS = 1001;
  * whose function-argument limit is below a model's width (likewise), and a
  * model wider than the packing (never packed). Elsewhere loads are rows.
  */
-const UNPACKABLE: Record<TestDialectName, Record<'utf16' | 'fewArguments' | 'wide', { statements: [number, number]; open(): Promise<Database | undefined> }>> = {
+const UNPACKABLE: Record<TestDialectName, Record<'utf16' | 'fewArguments' | 'oneArgument' | 'wide', { statements: [number, number]; open(): Promise<Database | undefined> }>> = {
   sqlite: {
     utf16: {
       statements: [2, 1],
@@ -401,11 +401,25 @@ const UNPACKABLE: Record<TestDialectName, Record<'utf16' | 'fewArguments' | 'wid
       statements: [2, 1],
       open: () => ownSqlite((c) => c.configure('limit', (require('sqlite3') as { LIMIT_FUNCTION_ARG: number }).LIMIT_FUNCTION_ARG, 3)),
     },
+    // Below printf's two arguments: printf is refused before json_array is.
+    oneArgument: {
+      statements: [2, 1],
+      open: () => ownSqlite((c) => c.configure('limit', (require('sqlite3') as { LIMIT_FUNCTION_ARG: number }).LIMIT_FUNCTION_ARG, 1)),
+    },
     wide: { statements: [1, 1], open: async () => undefined },
   },
-  postgres: { utf16: { statements: [1, 1], open: async () => undefined }, fewArguments: { statements: [1, 1], open: async () => undefined }, wide: { statements: [1, 1], open: async () => undefined } },
-  mysql: { utf16: { statements: [1, 1], open: async () => undefined }, fewArguments: { statements: [1, 1], open: async () => undefined }, wide: { statements: [1, 1], open: async () => undefined } },
+  postgres: rowsAlways(),
+  mysql: rowsAlways(),
 };
+
+/** A dialect whose loads are rows: one statement, whatever the database. */
+function rowsAlways(): Record<keyof (typeof UNPACKABLE)['sqlite'], { statements: [number, number]; open(): Promise<undefined> }> {
+  const rows = { statements: [1, 1] as [number, number], open: async () => undefined };
+  return { utf16: rows, fewArguments: rows, oneArgument: rows, wide: rows };
+}
+
+/** Whether a dialect's loads are packed (see UNPACKABLE): their statement then aggregates the rows. */
+const PACKS: Record<TestDialectName, boolean> = { sqlite: true, postgres: false, mysql: false };
 
 forEachDialect('loads: where rows cannot be packed, they load as they are, and the next load takes one statement', (d) => {
   const table = 'load_unpackable';
@@ -424,6 +438,7 @@ forEachDialect('loads: where rows cannot be packed, they load as they are, and t
   for (const [kind, title] of [
     ['utf16', 'a UTF-16 database: strings of every plane load exactly'],
     ['fewArguments', 'a connection that takes fewer function arguments than the select has columns'],
+    ['oneArgument', 'a connection that takes one function argument'],
   ] as const) {
     it(title, async () => {
       const setup = UNPACKABLE[d.name][kind];
@@ -449,6 +464,42 @@ forEachDialect('loads: where rows cannot be packed, they load as they are, and t
       }
     });
   }
+
+  it('a load that fails for its own reason, with the words of a refused argument count in a value, fails once and changes nothing after', async () => {
+    class Note extends Model {
+      static table = table;
+      static fields = { id: new AutoField(), text: new TextField({ null: true }), version: new IntegerVersionField() };
+    }
+    const create = () =>
+      recreateTable(d.knex, table, (t) => {
+        t.increments('id');
+        t.text('text').nullable();
+        addVersionColumn(t);
+      });
+    await create();
+    Note.bind(d.db);
+    const words = 'SQLITE_ERROR: too many arguments on function json_array';
+    // Loaded once: the model's first use reads its table's columns, which would fail first.
+    expect(await Note.query().where('text', words).all()).to.deep.equal([]);
+    await d.knex.schema.dropTable(table);
+    const failed = await countQueries(d.knex, () =>
+      Note.query()
+        .where('text', words)
+        .all()
+        .then(
+          () => undefined,
+          (err: Error) => err,
+        ),
+    );
+    expect(failed.result, 'the load fails: its table is gone').to.be.instanceOf(Error);
+    expect(failed.count, 'statements of the failed load').to.equal(1);
+    await create();
+    await Note.create({ text: words });
+    const { result, sql } = await countQueries(d.knex, () => Note.query().where('text', words).all());
+    expect(result.map((n) => (n as unknown as { text: string }).text)).to.deep.equal([words]);
+    expect(sql.length).to.equal(1);
+    expect(/json_group_array/.test(sql[0]!), 'packed as before').to.equal(d.pick(PACKS));
+  });
 
   it(`a model of ${WIDE_FIELDS + 2} fields, wider than SQLite's json_array takes`, async function () {
     this.timeout(60_000);

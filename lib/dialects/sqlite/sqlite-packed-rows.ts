@@ -24,8 +24,13 @@ const PROBE_SQL = `printf('%!.18g', ${String(PROBE_VALUE)})`;
  */
 const MAX_COLUMNS = 1000;
 
-/** SQLite's refusal of a `json_array` with more arguments than a lowered SQLITE_LIMIT_FUNCTION_ARG allows. */
-const TOO_MANY_ARGUMENTS = /too many arguments on function json_array/;
+/**
+ * SQLite's refusal of a function of the packing with more arguments than a
+ * lowered SQLITE_LIMIT_FUNCTION_ARG allows (a row's `json_array` takes one per
+ * column, `printf` two). The driver's text ends the message: Knex puts the
+ * statement and its values before it, and a value may hold these words.
+ */
+const TOO_MANY_ARGUMENTS = /SQLITE_ERROR: too many arguments on function (?:json_array|printf|json_group_array|typeof|hex)$/;
 
 const OPEN_BRACKET = 0x5b;
 
