@@ -98,21 +98,23 @@ export function refusedToPrepare(err: unknown): boolean {
 
 function execute(connection: object, obj: KnexQueryObject, failed: (err: unknown) => unknown, textOnRefusal: boolean): Promise<KnexQueryObject> {
   return new Promise((resolve, reject) => {
+    // One callback for both protocols: a save allocates no more than it did with one.
     const answered = (err: Error | null, result: unknown, fields: unknown): void => {
-      if (err) return reject(failed(err));
+      if (err !== null) {
+        if (textOnRefusal && refusedToPrepare(err)) {
+          textOnRefusal = false;
+          // As Knex's mysql2 client runs a statement: the values escaped into the text by mysql2.
+          return (connection as Mysql2Connection).query(obj.sql, obj.bindings, answered);
+        }
+        return reject(failed(err));
+      }
       // The shape Knex's own _query leaves for processResponse and the adapter.
       obj.response = [result, fields];
       resolve(obj);
     };
     try {
       keepWithinBudget(connection, obj.sql);
-      (connection as Mysql2Connection).execute(obj.sql, obj.bindings, (err, result, fields) => {
-        if (err !== null && textOnRefusal && refusedToPrepare(err)) {
-          // As Knex's mysql2 client runs a statement: the values escaped into the text by mysql2.
-          return (connection as Mysql2Connection).query(obj.sql, obj.bindings, answered);
-        }
-        answered(err, result, fields);
-      });
+      (connection as Mysql2Connection).execute(obj.sql, obj.bindings, answered);
     } catch (err) {
       // mysql2 refuses some bindings (undefined) before sending anything.
       reject(failed(err));
