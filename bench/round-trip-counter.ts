@@ -24,7 +24,7 @@ export class RoundTripCounter {
   count = 0;
   readonly #pool: PoolEvents;
   readonly #dialect: DialectName;
-  readonly #seen = new WeakSet<object>();
+  #seen = new WeakSet<object>();
   #active = false;
   readonly #restore: (() => void)[] = [];
   readonly #onAcquire = (_id: number, connection: object) => this.#instrument(connection);
@@ -57,6 +57,8 @@ export class RoundTripCounter {
     this.#active = false;
     this.#pool.removeListener('acquireSuccess', this.#onAcquire);
     for (const restore of this.#restore.splice(0)) restore();
+    // Instruments are off: a later start() puts them on again.
+    this.#seen = new WeakSet();
     return this.count;
   }
 
@@ -77,20 +79,28 @@ export class RoundTripCounter {
   #instrument(connection: object): void {
     if (this.#dialect === 'sqlite' || this.#seen.has(connection)) return;
     this.#seen.add(connection);
+    // Each instrument comes off in stop(): a counter per trial would otherwise
+    // leave one more listener (one more wrapper) on the connection every time.
     if (this.#dialect === 'postgres') {
-      const wire = (connection as { connection: { on(event: string, fn: () => void): void } }).connection;
-      wire.on('readyForQuery', () => {
+      const wire = (connection as { connection: { on(event: string, fn: () => void): void; removeListener(event: string, fn: () => void): void } }).connection;
+      const counted = () => {
         if (this.#active) this.count++;
-      });
+      };
+      wire.on('readyForQuery', counted);
+      this.#restore.push(() => wire.removeListener('readyForQuery', counted));
     } else {
       // Not addCommand: mysql2 queues a prepare before every execute and
       // answers it from its cache without writing anything.
       const conn = connection as { writePacket: Method };
       const original = conn.writePacket;
-      conn.writePacket = (...args: unknown[]) => {
+      const counted = (...args: unknown[]) => {
         if (this.#active) this.count++;
         return original.apply(conn, args);
       };
+      conn.writePacket = counted;
+      this.#restore.push(() => {
+        if (conn.writePacket === counted) conn.writePacket = original;
+      });
     }
   }
 }
