@@ -2,8 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { restartGaleraNode, waitGaleraSynced, type GaleraNode } from '../cluster/galera-cluster';
 import { mysqlRows } from '../cluster/probe';
-import { killTree, stopTree } from '../cluster/process-tree';
+import { alive, killTree, stopTree } from '../cluster/process-tree';
 import type { FaultTarget, MemberBack, StruckMember } from './fault-injector';
+
+/** How many times a restarted node whose state transfer failed is started again. */
+const MAX_FAILED_TRANSFERS = 2;
 
 /**
  * The faults of a private Galera cluster (see private-cluster.ts): each
@@ -47,16 +50,30 @@ export class GaleraNodeFaults implements FaultTarget {
     const log = path.join(node.dir, 'server.log');
     const from = fs.statSync(log).size;
     const t0 = Date.now();
-    const { pid, startPosition } = await restartGaleraNode(node, this.#nodes);
-    this.#pids[i] = pid;
-    await waitGaleraSynced(node, pid, this.#nodes.length);
+    // A joiner whose state transfer fails exits ("Will never receive state.
+    // Need to abort": the donor's rsync failed, as it can on a loaded
+    // machine); as an operator would, it is started again, twice at most.
+    let failedTransfers = 0;
+    let startPosition: string | undefined;
+    for (;;) {
+      const started = await restartGaleraNode(node, this.#nodes);
+      this.#pids[i] = started.pid;
+      startPosition = started.startPosition;
+      try {
+        await waitGaleraSynced(node, started.pid, this.#nodes.length);
+        break;
+      } catch (err) {
+        if (alive(started.pid) || ++failedTransfers > MAX_FAILED_TRANSFERS) throw err;
+      }
+    }
     const rejoinMs = Date.now() - t0;
     // Back means the whole cluster again: the donor, too, has caught up with what it queued while it donated.
     await Promise.all(this.#nodes.map((n, j) => (j === i ? undefined : waitGaleraSynced(n, this.#pids[j]!, this.#nodes.length))));
     this.#down = undefined;
     this.#next = (i + 1) % this.#nodes.length;
     const recovered = startPosition === undefined ? '' : ` from the position --wsrep-recover found (seqno ${startPosition.split(':')[1]})`;
-    return { rejoinMs, note: `node ${node.index} ${transferIn(log, from)}${recovered}, Synced ${rejoinMs} ms after its start` };
+    const retried = failedTransfers === 0 ? '' : `, started again after ${failedTransfers} failed state transfer(s)`;
+    return { rejoinMs, note: `node ${node.index} ${transferIn(log, from)}${recovered}${retried}, Synced ${rejoinMs} ms after its start` };
   }
 
   #strike(): number {
