@@ -321,14 +321,7 @@ forEachDialect('loads: a result bigger than the database\'s longest value still 
   const limited: Record<TestDialectName, { statements: number; open(): Promise<Database | undefined> }> = {
     sqlite: {
       statements: 2,
-      async open() {
-        const db = connect('sqlite::memory:');
-        const client = db.knex.client as unknown as { acquireConnection(): Promise<{ configure(o: 'limit', id: number, v: number): void }>; releaseConnection(c: unknown): Promise<void> };
-        const connection = await client.acquireConnection();
-        connection.configure('limit', (require('sqlite3') as { LIMIT_LENGTH: number }).LIMIT_LENGTH, 4000);
-        await client.releaseConnection(connection);
-        return db;
-      },
+      open: () => ownSqlite((c) => c.configure('limit', (require('sqlite3') as { LIMIT_LENGTH: number }).LIMIT_LENGTH, 4000)),
     },
     postgres: { statements: 1, open: async () => undefined },
     mysql: { statements: 1, open: async () => undefined },
@@ -424,7 +417,7 @@ const PACKS: Record<TestDialectName, boolean> = { sqlite: true, postgres: false,
 forEachDialect('loads: where rows cannot be packed, they load as they are, and the next load takes one statement', (d) => {
   const table = 'load_unpackable';
 
-  /** Creates `Model`'s table on `db`, `count` rows, and checks that two loads return them in the statements expected. */
+  /** Creates 20 rows of `model` on `db`, and checks that two loads return them, in the statements expected. */
   async function loadsTwice(db: Database, model: typeof Model & (new () => Model), values: (i: number) => Record<string, unknown>, statements: [number, number]): Promise<void> {
     const created = await (model as unknown as { createAll(v: Record<string, unknown>[]): Promise<Model[]> }).createAll(Array.from({ length: 20 }, (_, i) => values(i)));
     const want = created.map((m) => m.toJSON());
